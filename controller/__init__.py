@@ -1,0 +1,1 @@
+"""sealops' controller: key generations, unsealing, Vault sync and the GitOps loop."""

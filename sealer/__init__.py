@@ -1,0 +1,1 @@
+"""sealops' library: sealing Kubernetes Secrets into SealedSecrets, and the `seal` CLI."""

@@ -1,0 +1,47 @@
+"""Building a `Connection` from a kubeconfig file or the in-cluster service account."""
+
+from __future__ import annotations
+
+import os
+
+from sealer import errors
+from sealer.kube import client
+
+
+def load(*, kubeconfig: str | None = None, context: str | None = None) -> client.Connection:
+    """Kubeconfig (explicit, $KUBECONFIG or ~/.kube/config), else in-cluster configuration."""
+    from kubernetes import config as kconfig
+    from kubernetes.client import Configuration
+
+    cfg = Configuration()
+    try:
+        if kubeconfig or os.environ.get("KUBECONFIG") or os.path.exists(
+            os.path.expanduser("~/.kube/config")
+        ):
+            kconfig.load_kube_config(config_file=kubeconfig, context=context,
+                                     client_configuration=cfg, persist_config=False)
+        else:
+            kconfig.load_incluster_config(client_configuration=cfg)
+    except (kconfig.ConfigException, OSError, ValueError, TypeError) as exc:
+        raise errors.ClusterError(
+            f"cannot load cluster configuration ({type(exc).__name__}); "
+            "set --kubeconfig or KUBECONFIG"
+        ) from None
+
+    def auth() -> str | None:
+        value = cfg.get_api_key_with_prefix("BearerToken", alias="authorization")
+        if value:
+            return str(value)
+        if cfg.username or cfg.password:
+            return str(cfg.get_basic_auth_token())
+        return None
+
+    return client.Connection(server=str(cfg.host), auth=auth, ca_file=cfg.ssl_ca_cert,
+                             verify=bool(cfg.verify_ssl), cert_file=cfg.cert_file,
+                             key_file=cfg.key_file)
+
+
+def connect(*, kubeconfig: str | None = None, context: str | None = None,
+            timeout: float = 30.0, pool_size: int = 16) -> client.KubeClient:
+    return client.KubeClient(load(kubeconfig=kubeconfig, context=context), timeout=timeout,
+                             pool_size=pool_size)
