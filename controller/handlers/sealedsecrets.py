@@ -1,0 +1,105 @@
+"""kopf event handlers for SealedSecrets and the Secrets they own.
+
+Only level-triggered `on.event` handlers are used: kopf then keeps no diff-base annotation and
+no progress annotations on our objects (a diff-base of a Secret would be plaintext in an
+annotation), and the reconcile itself compares live state with desired state.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from controller.keys import stored
+from controller.unseal import reconcile
+from sealer.kube import client
+
+logger = logging.getLogger(__name__)
+
+
+def register(registry: kopf.OperatorRegistry, ctx: reconcile.Context, *,
+             bitnami_compat: bool) -> None:
+    resources = [reconcile.SEALOPS] + ([reconcile.BITNAMI] if bitnami_compat else [])
+    for res in resources:
+        _register_sealed(registry, ctx, res)
+    _register_owned_secrets(registry, ctx, kinds={(r.group, r.kind) for r in resources})
+    _register_key_secrets(registry, ctx)
+
+
+def _register_sealed(registry: kopf.OperatorRegistry, ctx: reconcile.Context,
+                     res: client.Resource) -> None:
+    def on_sealed(**kwargs: Any) -> None:
+        event, body = kwargs["event"], kwargs["body"]
+        if event.get("type") == "DELETED":
+            return
+        if event.get("type") == "MODIFIED" and _status_only(body):
+            return
+        _run(ctx, res, namespace=body["metadata"]["namespace"], name=body["metadata"]["name"])
+
+    kopf.on.event(res.group, res.version, res.plural, registry=registry,
+                  id=f"unseal-{res.group}")(on_sealed)
+
+
+
+def _register_owned_secrets(registry: kopf.OperatorRegistry, ctx: reconcile.Context, *,
+                            kinds: set[tuple[str, str]]) -> None:
+    def owned(body: Any, **_: Any) -> bool:
+        return _owner(body, kinds) is not None
+
+    def on_secret(**kwargs: Any) -> None:
+        event, body = kwargs["event"], kwargs["body"]
+        # The initial listing is covered by the SealedSecrets' own initial events.
+        if event.get("type") is None:
+            return
+        owner = _owner(body, kinds)
+        if owner is None:
+            return
+        meta = body["metadata"]
+        if event.get("type") != "DELETED" and \
+                ctx.written.get((meta["namespace"], meta["name"])) == meta.get("resourceVersion"):
+            return  # our own write coming back
+        res = reconcile.SEALOPS if owner[0] == reconcile.SEALOPS.group else reconcile.BITNAMI
+        _run(ctx, res, namespace=meta["namespace"], name=owner[1])
+
+    kopf.on.event("v1", "secrets", registry=registry, when=owned, id="owned-secrets")(on_secret)
+
+
+
+def _register_key_secrets(registry: kopf.OperatorRegistry, ctx: reconcile.Context) -> None:
+    def on_key(**kwargs: Any) -> None:
+        if kwargs["event"].get("type") is not None:
+            ctx.keys.reload()
+            ctx.metrics.set_generations(len(ctx.keys.keyring))
+
+    kopf.on.event("v1", "secrets", registry=registry, id="key-secrets",
+                  labels={stored.KEY_LABEL: "active"},
+                  when=lambda namespace, **_: namespace == ctx.controller_namespace)(on_key)
+
+
+def _run(ctx: reconcile.Context, res: client.Resource, *, namespace: str, name: str) -> None:
+    ctx.metrics.queue_delta(1)
+    try:
+        outcome = reconcile.reconcile(ctx, res, namespace=namespace, name=name)
+    finally:
+        ctx.metrics.queue_delta(-1)
+    if outcome is not None and outcome.retry:
+        raise kopf.TemporaryError(outcome.message, delay=5)
+
+
+def _status_only(body: Any) -> bool:
+    """A MODIFIED event caused by our own status write: nothing to do."""
+    status = body.get("status") or {}
+    generation = body["metadata"].get("generation")
+    ready = [c for c in status.get("conditions") or [] if c.get("type") == "Ready"]
+    return bool(ready) and status.get("observedGeneration") == generation and \
+        ready[0].get("status") == "True" and ready[0].get("observedGeneration") == generation
+
+
+def _owner(body: Any, kinds: set[tuple[str, str]]) -> tuple[str, str] | None:
+    for ref in body["metadata"].get("ownerReferences") or []:
+        group = str(ref.get("apiVersion", "")).split("/")[0]
+        if (group, ref.get("kind")) in kinds and ref.get("controller"):
+            return group, str(ref.get("name"))
+    return None

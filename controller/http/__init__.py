@@ -1,0 +1,1 @@
+"""The controller's HTTP endpoints: public keys, verify, rotate, health and metrics."""

@@ -1,0 +1,1 @@
+"""The cluster's key generations: persisted in Secrets, renewed on schedule, published."""

@@ -1,0 +1,153 @@
+"""Running the controller: key generations first, then HTTP, then kopf with mandatory peering.
+
+    ensure an active key generation (persisted before first use) -> publish public keys
+    -> serve HTTP -> renew keys in the background -> kopf watches SealedSecrets and Secrets
+
+Peering is mandatory: replicas see each other through a KopfPeering (ClusterKopfPeering when
+watching all namespaces) and only the one with the highest priority acts. Each replica draws a
+random priority unless one is given, so two replicas never tie (a tie freezes both).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import random
+import threading
+from typing import Any
+
+import kopf
+
+from controller import metrics as metrics_mod
+from controller import status
+from controller.handlers import sealedsecrets
+from controller.http import server as http_server
+from controller.keys import publish, registry
+from controller.settings import ControllerSettings
+from controller.unseal import reconcile
+from sealer.kube import client, config
+from sealer.kube import errors as kerrors
+
+logger = logging.getLogger(__name__)
+
+KOPF_PEERINGS = client.Resource("kopf.dev", "v1", "KopfPeering", "kopfpeerings", True)
+CLUSTER_PEERINGS = client.Resource("kopf.dev", "v1", "ClusterKopfPeering",
+                                   "clusterkopfpeerings", False)
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class Controller:
+    """Everything one controller process owns; `run()` blocks until stopped."""
+
+    def __init__(self, settings: ControllerSettings, *, kubeconfig: str | None = None) -> None:
+        self.settings = settings
+        self.kubeconfig = kubeconfig
+        self.connection = config.load(kubeconfig=kubeconfig)
+        self.kube = client.KubeClient(self.connection, pool_size=max(16, settings.workers * 2))
+        self.metrics = metrics_mod.Metrics()
+        self.keys = registry.KeyRegistry(self.kube, namespace=settings.namespace,
+                                         bitnami_compat=settings.bitnami_compat, now=utcnow)
+        self.ctx = reconcile.Context(
+            kube=self.kube, keys=self.keys, controller_namespace=settings.namespace,
+            events=status.EventRecorder(self.kube, now=utcnow), metrics=self.metrics,
+            now=utcnow)
+        self.stop_flag = threading.Event()
+        self.http: Any = None
+
+    def prepare(self) -> None:
+        self.ensure_keys()
+        self._ensure_peering()
+        endpoints = http_server.Endpoints(
+            self.keys, self.metrics,
+            limiter=http_server.RateLimiter(per_minute=self.settings.rate_limit_per_minute))
+        self.http = http_server.serve(endpoints, host=self.settings.listen_host,
+                                      port=self.settings.listen_port)
+        threading.Thread(target=self._renewal_loop, name="sealops-keys", daemon=True).start()
+
+    def ensure_keys(self) -> None:
+        created = self.keys.ensure(renewal=self.settings.key_renewal,
+                                   cutoff=self.settings.key_cutoff)
+        if created:
+            logger.info("a new key generation is active: %s", self.keys.newest.key_id_hex)
+        own = self.keys.own_generations()
+        publish.publish(self.kube, self.keys.newest, namespace=self.settings.namespace,
+                        key_ids=[g.key_id_hex for g in own])
+        self.metrics.set_generations(len(self.keys.keyring))
+
+    def _renewal_loop(self) -> None:
+        renewal = self.settings.key_renewal
+        period = 60.0
+        if renewal is not None and renewal.total_seconds() > 0:
+            period = max(0.5, min(60.0, renewal.total_seconds() / 10))
+        while not self.stop_flag.wait(period):
+            try:
+                self.ensure_keys()
+            except Exception:  # keep renewing; the next round retries
+                logger.exception("key renewal failed")
+
+    def _ensure_peering(self) -> None:
+        name = self.settings.peering_name
+        targets = [(CLUSTER_PEERINGS, None)] if self.settings.clusterwide else \
+            [(KOPF_PEERINGS, ns) for ns in self.settings.watch_namespaces]
+        for res, ns in targets:
+            body: dict[str, Any] = {"apiVersion": "kopf.dev/v1", "kind": res.kind,
+                                    "metadata": {"name": name}}
+            if ns:
+                body["metadata"]["namespace"] = ns
+            try:
+                self.kube.create(res, body, namespace=ns)
+            except kerrors.ApiError as exc:
+                if exc.status != 409:
+                    raise
+
+    def registry(self) -> kopf.OperatorRegistry:
+        reg = kopf.OperatorRegistry()
+        ours = self.settings
+        conn = self.connection
+
+        @kopf.on.startup(registry=reg)
+        def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+            _configure(settings, workers=ours.workers, peering_name=ours.peering_name)
+
+        @kopf.on.login(registry=reg)
+        def login(**_: Any) -> kopf.ConnectionInfo:
+            token = conn.auth() or ""
+            return kopf.ConnectionInfo(
+                server=conn.server, ca_path=conn.ca_file, insecure=not conn.verify,
+                token=token.removeprefix("Bearer ") or None,
+                certificate_path=conn.cert_file, private_key_path=conn.key_file)
+
+        sealedsecrets.register(reg, self.ctx, bitnami_compat=ours.bitnami_compat)
+        return reg
+
+    def run(self) -> None:
+        self.prepare()
+        priority = self.settings.priority or random.SystemRandom().randint(1, 2**31 - 1)
+        logger.info("controller starting (namespace %s, priority %d)", self.settings.namespace,
+                    priority)
+        try:
+            kopf.run(
+                registry=self.registry(), standalone=False, priority=priority,
+                peering_name=self.settings.peering_name, clusterwide=self.settings.clusterwide,
+                namespaces=list(self.settings.watch_namespaces), stop_flag=self.stop_flag,
+                loop=asyncio.new_event_loop(),
+            )
+        finally:
+            self.stop_flag.set()
+            if self.http is not None:
+                self.http.shutdown()
+
+
+def _configure(settings: kopf.OperatorSettings, *, workers: int, peering_name: str) -> None:
+    settings.peering.mandatory = True
+    settings.peering.name = peering_name
+    # kopf's own Events copy exception text; ours are built from names and reasons only.
+    settings.posting.enabled = False
+    settings.execution.max_workers = workers
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.networking.request_timeout = 30

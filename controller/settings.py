@@ -1,0 +1,53 @@
+"""The controller's settings: one frozen dataclass built by the CLI, read everywhere else."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class ControllerSettings:
+    namespace: str
+    watch_namespaces: tuple[str, ...] = ()
+    bitnami_compat: bool = False
+    key_renewal: datetime.timedelta | None = datetime.timedelta(days=30)
+    key_cutoff: datetime.datetime | None = None
+    listen_host: str = "0.0.0.0"  # noqa: S104  (the Service in front of the pod needs it)
+    listen_port: int = 8080
+    priority: int = 0
+    peering_name: str = "sealops"
+    workers: int = 4
+    rate_limit_per_minute: int = 60
+    allow_local_sources: bool = False
+    vault: bool = True
+    gitops: bool = True
+
+    @property
+    def clusterwide(self) -> bool:
+        return not self.watch_namespaces
+
+
+def parse_duration(text: str) -> datetime.timedelta:
+    """Go-style durations as kubeseal takes them: `720h`, `30m`, `1h30m`, `45s`, `0`."""
+    text = text.strip()
+    if text in ("0", ""):
+        return datetime.timedelta(0)
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "d": 86400.0}
+    total, number = 0.0, ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch.isdigit() or ch == ".":
+            number += ch
+            i += 1
+            continue
+        unit = "ms" if text[i:i + 2] == "ms" else ch
+        if unit not in units or not number:
+            raise ValueError(f"invalid duration {text!r}; use e.g. 720h, 30m, 45s")
+        total += float(number) * units[unit]
+        number = ""
+        i += len(unit)
+    if number:
+        raise ValueError(f"invalid duration {text!r}: a number needs a unit (h, m, s)")
+    return datetime.timedelta(seconds=total)

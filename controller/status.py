@@ -1,0 +1,117 @@
+"""Conditions and Events: what a reconcile tells the user, written only when it changes.
+
+Condition and Event messages are built by our code from object names, item keys and reasons;
+no API error text or exception text from a third party reaches them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sealer.kube import client
+from sealer.kube import errors as kerrors
+
+logger = logging.getLogger(__name__)
+
+COMPONENT = "sealops-controller"
+
+
+@dataclasses.dataclass(frozen=True)
+class Condition:
+    type: str
+    status: bool
+    reason: str
+    message: str
+
+    def as_dict(self, *, now: str, generation: int | None,
+                previous: Mapping[str, Any] | None) -> dict[str, Any]:
+        status = "True" if self.status else "False"
+        transition = now
+        if previous and previous.get("status") == status and previous.get("lastTransitionTime"):
+            transition = previous["lastTransitionTime"]
+        out: dict[str, Any] = {"type": self.type, "status": status, "reason": self.reason,
+                               "message": self.message[:1024], "lastTransitionTime": transition}
+        if generation is not None:
+            out["observedGeneration"] = generation
+        return out
+
+
+def rfc3339(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def merge_conditions(current: list[dict[str, Any]], wanted: list[Condition], *, now: str,
+                     generation: int | None) -> list[dict[str, Any]]:
+    by_type = {c.get("type"): c for c in current}
+    merged = [c for c in current if c.get("type") not in {w.type for w in wanted}]
+    for cond in wanted:
+        merged.append(cond.as_dict(now=now, generation=generation,
+                                   previous=by_type.get(cond.type)))
+    return sorted(merged, key=lambda c: str(c.get("type")))
+
+
+def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    keys = ("type", "status", "reason", "message", "observedGeneration")
+    return all(a.get(k) == b.get(k) for k in keys)
+
+
+def status_changed(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    for key, value in wanted.items():
+        if key == "conditions":
+            old = {c.get("type"): c for c in current.get("conditions") or []}
+            if len(old) != len(value) or any(
+                    not _same(old.get(c["type"], {}), c) for c in value):
+                return True
+        elif current.get(key) != value:
+            return True
+    return False
+
+
+def patch_status(kube: client.KubeClient, res: client.Resource, obj: Mapping[str, Any],
+                 status: dict[str, Any]) -> bool:
+    """Merge-patch `status` when it differs from the live one; True when written."""
+    if not status_changed(obj.get("status") or {}, status):
+        return False
+    meta = obj["metadata"]
+    try:
+        kube.patch(res, meta["name"], {"status": status}, namespace=meta.get("namespace"),
+                   subresource="status")
+    except kerrors.ApiError as exc:
+        if exc.status == 404:  # deleted meanwhile
+            return False
+        raise
+    return True
+
+
+class EventRecorder:
+    """Posts core/v1 Events about our objects. Failures to post are logged, never raised."""
+
+    def __init__(self, kube: client.KubeClient, *, now: Callable[[], datetime.datetime]) -> None:
+        self._kube = kube
+        self._now = now
+
+    def post(self, obj: Mapping[str, Any], *, reason: str, message: str,
+             warning: bool = False) -> None:
+        meta = obj["metadata"]
+        stamp = rfc3339(self._now())
+        event = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+            "involvedObject": {"apiVersion": obj["apiVersion"], "kind": obj["kind"],
+                               "name": meta["name"], "namespace": meta["namespace"],
+                               "uid": meta.get("uid"),
+                               "resourceVersion": meta.get("resourceVersion")},
+            "reason": reason, "message": message[:1024],
+            "type": "Warning" if warning else "Normal",
+            "source": {"component": COMPONENT}, "reportingComponent": COMPONENT,
+            "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
+        }
+        try:
+            self._kube.create(client.EVENTS, event, namespace=meta["namespace"])
+        except kerrors.ApiError as exc:
+            logger.warning("could not post event %s for %s/%s: %s", reason,
+                           meta["namespace"], meta["name"], exc)

@@ -1,0 +1,157 @@
+"""SealedSecret + keyring -> the Secret it stands for (pure; no cluster I/O).
+
+Owns the rules that decide what may be written: the scope label comes from the SealedSecret's
+own name and namespace (widened only by the Bitnami scope annotations, and the label is bound in
+every ciphertext, so a copy with a widened annotation fails to open); every item opens or none
+is used; privileged Secret types are refused; an existing Secret is touched only when it is
+ours or explicitly hands itself over (`sealedsecrets.bitnami.com/managed` or `/patch`).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from sealer import errors
+from sealer.crypto import keyring, scope
+
+CLUSTER_WIDE = "sealedsecrets.bitnami.com/cluster-wide"
+NAMESPACE_WIDE = "sealedsecrets.bitnami.com/namespace-wide"
+MANAGED = "sealedsecrets.bitnami.com/managed"
+PATCH = "sealedsecrets.bitnami.com/patch"
+SKIP_OWNER = "sealedsecrets.bitnami.com/skip-set-owner-references"
+DROPPED_ANNOTATIONS = frozenset({"kubectl.kubernetes.io/last-applied-configuration"})
+REFUSED_TYPES = frozenset({"kubernetes.io/service-account-token", "bootstrap.kubernetes.io/token"})
+KEY_SECRET_PREFIX = "sealops-key-"  # noqa: S105  (a name prefix, not a secret)
+
+
+class RefusedError(errors.ConflictError):
+    """The Secret must not be written (not ours, privileged type, key namespace)."""
+
+    def __init__(self, message: str, *, reason: str = "UpdateRefused") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True)
+class Opened:
+    """The outcome of opening every item: plaintext by item key, and the key that opened them."""
+
+    data: dict[str, bytes]
+    key_id: bytes | None
+
+    def __repr__(self) -> str:
+        key_id = self.key_id.hex() if self.key_id else None
+        return f"Opened(items={sorted(self.data)}, key_id={key_id})"
+
+
+def scope_of(sealed: Mapping[str, Any]) -> scope.Scope:
+    annotations = (sealed.get("metadata") or {}).get("annotations") or {}
+    if annotations.get(CLUSTER_WIDE) == "true":
+        return scope.Scope.CLUSTER_WIDE
+    if annotations.get(NAMESPACE_WIDE) == "true":
+        return scope.Scope.NAMESPACE_WIDE
+    return scope.Scope.STRICT
+
+
+def label_of(sealed: Mapping[str, Any]) -> bytes:
+    meta = sealed["metadata"]
+    return scope.label(scope_of(sealed), namespace=meta["namespace"], name=meta["name"])
+
+
+def open_items(sealed: Mapping[str, Any], *, ring: keyring.Keyring,
+               hint: bytes | None = None) -> Opened:
+    """Open every item (all or nothing). Raises UnsealError/UnknownKeyError naming the item."""
+    encrypted = (sealed.get("spec") or {}).get("encryptedData") or {}
+    if not isinstance(encrypted, dict):
+        raise errors.ManifestError("spec.encryptedData must be a mapping")
+    label = label_of(sealed)
+    data: dict[str, bytes] = {}
+    key_id = hint
+    for item in sorted(encrypted):
+        value = encrypted[item]
+        if not isinstance(value, str):
+            raise errors.UnsealError(item)
+        data[item], key_id = ring.decrypt(value, label=label, item=item, hint=key_id)
+    return Opened(data=data, key_id=key_id)
+
+
+def secret_for(sealed: Mapping[str, Any], opened: Opened) -> dict[str, Any]:
+    """The Secret body the SealedSecret asks for (its data base64-encoded)."""
+    meta = sealed["metadata"]
+    template = (sealed.get("spec") or {}).get("template") or {}
+    tmeta = template.get("metadata") or {}
+    secret_type = template.get("type") or "Opaque"
+    if secret_type in REFUSED_TYPES:
+        raise RefusedError(f"Secret type {secret_type} is not allowed", reason="TypeNotAllowed")
+    annotations = {k: v for k, v in (tmeta.get("annotations") or {}).items()
+                   if k not in DROPPED_ANNOTATIONS}
+    data = {k: v for k, v in (template.get("data") or {}).items() if isinstance(v, str)}
+    data.update({k: base64.b64encode(v).decode("ascii") for k, v in opened.data.items()})
+    body: dict[str, Any] = {
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": meta["name"], "namespace": meta["namespace"],
+                     "labels": dict(tmeta.get("labels") or {}), "annotations": annotations},
+        "type": secret_type,
+        "data": data,
+    }
+    if template.get("immutable") is not None:
+        body["immutable"] = bool(template["immutable"])
+    if annotations.get(SKIP_OWNER) != "true":
+        body["metadata"]["ownerReferences"] = [{
+            "apiVersion": sealed["apiVersion"], "kind": sealed["kind"], "name": meta["name"],
+            "uid": meta["uid"], "controller": True}]
+    return body
+
+
+def check_target(sealed: Mapping[str, Any], existing: Mapping[str, Any] | None, *,
+                 controller_namespace: str) -> str:
+    """How the target may be written: "create", "owned", "takeover" or "patch".
+
+    Raises RefusedError when the existing Secret is not ours and does not hand itself over.
+    """
+    meta = sealed["metadata"]
+    ident = f"Secret {meta['namespace']}/{meta['name']}"
+    if meta["namespace"] == controller_namespace and meta["name"].startswith(KEY_SECRET_PREFIX):
+        raise RefusedError(f"{ident} would collide with the controller's key Secrets")
+    if existing is None:
+        return "create"
+    emeta = existing.get("metadata") or {}
+    labels = emeta.get("labels") or {}
+    if "sealops.dev/sealing-key" in labels or \
+            "sealedsecrets.bitnami.com/sealed-secrets-key" in labels:
+        raise RefusedError(f"{ident} is a sealing key and is never overwritten")
+    if any(ref.get("uid") == meta["uid"] for ref in emeta.get("ownerReferences") or []):
+        return "owned"
+    annotations = emeta.get("annotations") or {}
+    if annotations.get(MANAGED) == "true":
+        return "takeover"
+    if annotations.get(PATCH) == "true":
+        return "patch"
+    raise RefusedError(
+        f"{ident} exists and is not managed by this SealedSecret; annotate it with "
+        f"{MANAGED}=\"true\" to hand it over")
+
+
+def needs_write(desired: Mapping[str, Any], existing: Mapping[str, Any] | None, *,
+                mode: str) -> bool:
+    """False when the live Secret already matches (so nothing is written)."""
+    if existing is None:
+        return True
+    if mode == "patch":
+        live = existing.get("data") or {}
+        return any(live.get(k) != v for k, v in desired["data"].items())
+    if (existing.get("data") or {}) != desired["data"]:
+        return True
+    if existing.get("type", "Opaque") != desired["type"]:
+        return True
+    emeta, dmeta = existing.get("metadata") or {}, desired["metadata"]
+    for field in ("labels", "annotations"):
+        live = emeta.get(field) or {}
+        if any(live.get(k) != v for k, v in dmeta[field].items()):
+            return True
+    wanted = {r["uid"] for r in dmeta.get("ownerReferences", [])}
+    have = {r.get("uid") for r in emeta.get("ownerReferences") or []}
+    return not wanted <= have

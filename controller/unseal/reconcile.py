@@ -1,0 +1,162 @@
+"""Reconciling one SealedSecret against the cluster (the shell around `desired`).
+
+Read the SealedSecret -> open every item -> check the target -> write the Secret only when it
+differs -> write status only when it changes -> post an Event on a change of outcome. A failure
+at any step leaves the last good Secret exactly as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from controller import metrics, status
+from controller.keys import registry
+from controller.unseal import desired
+from sealer import errors
+from sealer.kube import client
+from sealer.kube import errors as kerrors
+
+logger = logging.getLogger(__name__)
+
+SEALOPS = client.Resource("sealops.dev", "v1alpha1", "SealedSecret", "sealedsecrets", True)
+BITNAMI = client.Resource("bitnami.com", "v1alpha1", "SealedSecret", "sealedsecrets", True)
+
+
+@dataclasses.dataclass
+class Context:
+    kube: client.KubeClient
+    keys: registry.KeyRegistry
+    controller_namespace: str
+    events: status.EventRecorder
+    metrics: metrics.Metrics
+    now: Callable[[], datetime.datetime]
+    locks: dict[tuple[str, str, str], threading.Lock] = dataclasses.field(default_factory=dict)
+    hints: dict[tuple[str, str, str], bytes] = dataclasses.field(default_factory=dict)
+    # resourceVersion of every Secret we wrote last, so its watch event is recognised as ours.
+    written: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
+    guard: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def lock_for(self, key: tuple[str, str, str]) -> threading.Lock:
+        with self.guard:
+            return self.locks.setdefault(key, threading.Lock())
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    ready: bool
+    reason: str
+    message: str
+    wrote: bool = False
+    retry: bool = False
+    event: str = ""
+
+
+def reconcile(ctx: Context, res: client.Resource, *, namespace: str, name: str) -> Outcome | None:
+    """Bring the Secret of one SealedSecret up to date. None when the object is gone."""
+    key = (res.group, namespace, name)
+    with ctx.lock_for(key):
+        sealed = ctx.kube.get(res, name, namespace=namespace)
+        if sealed is None or sealed["metadata"].get("deletionTimestamp"):
+            ctx.hints.pop(key, None)
+            return None
+        started = time.perf_counter()
+        outcome = _converge(ctx, sealed, key=key)
+        ctx.metrics.observe_unseal(outcome.reason, time.perf_counter() - started)
+        _report(ctx, res, sealed, outcome, key=key)
+        return outcome
+
+
+def _converge(ctx: Context, sealed: dict[str, Any], *, key: tuple[str, str, str]) -> Outcome:
+    ident = f"{sealed['metadata']['namespace']}/{sealed['metadata']['name']}"
+    try:
+        opened = desired.open_items(sealed, ring=ctx.keys.keyring, hint=ctx.hints.get(key))
+        if opened.key_id is not None:
+            ctx.hints[key] = opened.key_id
+        body = desired.secret_for(sealed, opened)
+        existing = ctx.kube.get(client.SECRETS, body["metadata"]["name"],
+                                namespace=body["metadata"]["namespace"])
+        mode = desired.check_target(sealed, existing,
+                                    controller_namespace=ctx.controller_namespace)
+        wrote = desired.needs_write(body, existing, mode=mode)
+        if wrote:
+            _write(ctx, body, existing, mode=mode)
+    except errors.UnknownKeyError as exc:
+        return Outcome(False, "UnknownKey", str(exc))
+    except errors.UnsealError as exc:
+        return Outcome(False, "UnsealFailed", str(exc))
+    except desired.RefusedError as exc:
+        return Outcome(False, exc.reason, str(exc))
+    except errors.ManifestError as exc:
+        return Outcome(False, "InvalidSpec", str(exc))
+    except kerrors.ApiError as exc:
+        return Outcome(False, "ApiError", f"writing the Secret of {ident} failed: {exc}",
+                       retry=exc.retryable)
+    verb = "updated" if existing is not None else "created"
+    return Outcome(True, "Succeeded", f"Secret {ident} unsealed from {len(opened.data)} items",
+                   wrote=wrote, event=f"Secret {ident} {verb} from {len(opened.data)} items")
+
+
+def _write(ctx: Context, body: dict[str, Any], existing: dict[str, Any] | None, *,
+           mode: str) -> None:
+    """Write the Secret and remember the resourceVersion it got."""
+    meta = body["metadata"]
+    result = _write_mode(ctx, body, existing, mode=mode)
+    ctx.written[(meta["namespace"], meta["name"])] = result["metadata"]["resourceVersion"]
+
+
+def _write_mode(ctx: Context, body: dict[str, Any], existing: dict[str, Any] | None, *,
+                mode: str) -> dict[str, Any]:
+    meta = body["metadata"]
+    if mode == "create":
+        return ctx.kube.create(client.SECRETS, body, namespace=meta["namespace"])
+    assert existing is not None
+    if mode == "patch":
+        patch = {"data": body["data"],
+                 "metadata": {"labels": meta["labels"], "annotations": meta["annotations"]}}
+        return ctx.kube.patch(client.SECRETS, meta["name"], patch, namespace=meta["namespace"])
+    if existing.get("immutable") and existing.get("data") != body["data"]:
+        raise desired.RefusedError(
+            f"Secret {meta['namespace']}/{meta['name']} is immutable; delete it to let the "
+            "controller recreate it", reason="Immutable")
+    emeta = existing["metadata"]
+    replacement = dict(body)
+    replacement["metadata"] = {
+        **meta, "resourceVersion": emeta["resourceVersion"],
+        # Keep what others added to labels/annotations; ours win on conflict.
+        "labels": {**(emeta.get("labels") or {}), **meta["labels"]},
+        "annotations": {k: v for k, v in {**(emeta.get("annotations") or {}),
+                                          **meta["annotations"]}.items()
+                        if k not in desired.DROPPED_ANNOTATIONS},
+    }
+    return ctx.kube.replace(client.SECRETS, replacement, namespace=meta["namespace"])
+
+
+def _report(ctx: Context, res: client.Resource, sealed: dict[str, Any], outcome: Outcome, *,
+            key: tuple[str, str, str]) -> None:
+    generation = sealed["metadata"].get("generation")
+    conds = [status.Condition("Ready", outcome.ready, outcome.reason, outcome.message)]
+    if res.group == BITNAMI.group:
+        conds.append(status.Condition("Synced", outcome.ready, outcome.reason, outcome.message))
+    current = sealed.get("status") or {}
+    wanted: dict[str, Any] = {
+        "observedGeneration": generation,
+        "conditions": status.merge_conditions(current.get("conditions") or [], conds,
+                                              now=status.rfc3339(ctx.now()),
+                                              generation=generation),
+    }
+    if key in ctx.hints:
+        wanted["keyId"] = ctx.hints[key].hex()
+    changed = status.patch_status(ctx.kube, res, sealed, wanted)
+    if outcome.wrote or (changed and not outcome.ready):
+        ctx.events.post(sealed, reason="Unsealed" if outcome.ready else "UnsealFailed",
+                        message=outcome.event or outcome.message, warning=not outcome.ready)
+    if not outcome.ready:
+        logger.warning("SealedSecret %s/%s: %s", sealed["metadata"]["namespace"],
+                       sealed["metadata"]["name"], outcome.message)
+
