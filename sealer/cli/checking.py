@@ -1,0 +1,174 @@
+"""`seal check` and `seal reencrypt`: commands that read and rewrite many files.
+
+Both compute every new file text first and write nothing unless all of them succeeded; then
+each file is replaced atomically. Findings and re-seals are `sealer.manifests.check`,
+`.rewrite` and `.seal`; this module is glue.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from sealer import errors
+from sealer.cli import sealing, streams
+
+if TYPE_CHECKING:
+    from sealer.manifests import check as checks
+    from sealer.manifests import rewrite
+
+__all__ = ["check", "reencrypt"]
+
+PROGRESS_THRESHOLD = 5
+
+
+def _rewrite_all(
+    paths: Iterable[Path], *, transform: rewrite.Transform, label: str, count: int
+) -> dict[Path, tuple[str, int]]:
+    """New text per changed file; raises (naming the file on stderr) before anything is written."""
+    from sealer.manifests import rewrite  # lazy import
+
+    results: dict[Path, tuple[str, int]] = {}
+    with click.progressbar(
+        paths, label=label, file=sys.stderr, hidden=count <= PROGRESS_THRESHOLD
+    ) as bar:
+        for path in bar:
+            try:
+                result = rewrite.rewrite_documents(
+                    streams.read_file(path), source=str(path), transform=transform
+                )
+            except errors.SealopsError:
+                streams.warn(f"{path}: failed; no file was written")
+                raise
+            if result is not None:
+                results[path] = result
+    return results
+
+
+def _write_all(results: Mapping[Path, tuple[str, int]]) -> None:
+    for path, (text, _count) in results.items():
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+        streams.write_atomic(path, text.encode("utf-8"), mode=mode)
+
+
+@click.command(
+    "reencrypt",
+    epilog="""\b
+Examples:
+  seal reencrypt deploy/*.yaml --key old/private.pem --cert new/public.pem
+""",
+)
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--key",
+    "key_paths",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Private key that opens the current values; repeatable.",
+)
+@sealing.cert_option
+@sealing.suite_option
+@sealing.v1_option
+@click.pass_context
+def reencrypt(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    key_paths: tuple[Path, ...],
+    cert: Path | None,
+    suite: str,
+    v1: bool,
+) -> None:
+    """Re-seal every SealedSecret in FILES to a new public key.
+
+    Each value keeps the scope bound in its old ciphertext (found by opening it), whatever the
+    annotations claim. A file is rewritten only if all its values re-seal; if any file fails,
+    no file is written.
+    """
+    from sealer.keystore import files as keyfiles  # lazy import
+    from sealer.manifests import seal, secrets
+
+    keyring = keyfiles.read_private(list(key_paths))
+    public = streams.read_public_keys(ctx, cert)
+    suite_value = sealing.suite_value(suite)
+
+    def transform(obj: Mapping[str, Any]) -> dict[str, Any] | None:
+        if not secrets.is_sealed_secret(obj):
+            return None
+        return seal.reseal(
+            obj, keyring=keyring, public=public, version=1 if v1 else None, suite=suite_value
+        )
+
+    results = _rewrite_all(files, transform=transform, label="re-encrypting", count=len(files))
+    _write_all(results)
+    sealed = sum(count for _text, count in results.values())
+    streams.warn(f"re-sealed {sealed} SealedSecret(s) in {len(results)} file(s)")
+
+
+@click.command(
+    "check",
+    epilog="""\b
+Examples:
+  seal check                       # the current directory
+  seal check deploy/ secrets.yaml
+  seal check deploy/ --fix --cert public.pem
+As a pre-commit hook: `- repo: <sealops>` with `hooks: [{id: seal-check}]`.
+""",
+)
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--fix", is_flag=True, help="Seal plaintext Secrets in place (needs --cert).")
+@sealing.cert_option
+@click.option("--namespace", help="With --fix: namespace for Secrets that declare none.")
+@sealing.suite_option
+@click.pass_context
+def check(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    fix: bool,
+    cert: Path | None,
+    namespace: str | None,
+    suite: str,
+) -> None:
+    """Find plaintext Secrets and malformed sealed values in YAML/JSON files.
+
+    Directories are searched for *.yaml, *.yml and *.json (hidden directories skipped). Exits 1
+    and prints `file:line: kind ns/name item 'key': message` for each finding; never a value.
+    """
+    from sealer.manifests import check as checks  # lazy import
+
+    targets = list(paths) or [Path(".")]
+    findings = checks.check_paths(targets)
+    if fix and findings:
+        _fix(ctx, findings, cert=cert, namespace=namespace, suite=suite)
+        findings = checks.check_paths(targets)
+    for finding in findings:
+        click.echo(str(finding))
+    if findings:
+        ctx.exit(1)
+
+
+def _fix(
+    ctx: click.Context,
+    findings: list[checks.Finding],
+    *,
+    cert: Path | None,
+    namespace: str | None,
+    suite: str,
+) -> None:
+    from sealer.manifests import rewrite, seal  # lazy import
+
+    public = streams.read_public_keys(ctx, cert)
+    suite_value = sealing.suite_value(suite)
+    transform = rewrite.sealing_transform(
+        lambda secret: seal.seal_secret(secret, public=public, scope=None, suite=suite_value),
+        namespace=namespace,
+    )
+    files = sorted({Path(f.file) for f in findings if f.object.startswith("Secret ")})
+    results = _rewrite_all(files, transform=transform, label="sealing", count=len(files))
+    _write_all(results)
+    for path, (_text, count) in results.items():
+        streams.warn(f"{path}: sealed {count} Secret(s) in place")

@@ -1,0 +1,245 @@
+"""check and rewrite: findings with file:line, envelope sanity, and in-place document rewrites."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sealer import errors
+from sealer.crypto import keys, scope
+from sealer.manifests import check, rewrite, safeyaml, seal, secrets
+
+CANARY = "canary-7c1e55d0"
+
+PLAIN = f"""\
+# a comment that stays
+apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+  namespace: prod
+stringData:
+  password: {CANARY}
+data:
+  user: YWRtaW4=
+"""
+
+
+def findings_for(text: str, source: str = "f.yaml") -> list[check.Finding]:
+    return check.check_data(text.encode(), source=source)
+
+
+def test_a_plaintext_secret_gives_one_finding_per_item_with_its_line() -> None:
+    found = findings_for(PLAIN)
+    assert [str(f) for f in found] == [
+        "f.yaml:10: Secret prod/db item 'user': plaintext Secret value; seal it with "
+        "`seal secret` (or `seal check --fix --cert CERT`)",
+        "f.yaml:8: Secret prod/db item 'password': plaintext Secret value; seal it with "
+        "`seal secret` (or `seal check --fix --cert CERT`)",
+    ]
+    assert all(CANARY not in str(f) for f in found)
+
+
+def test_secrets_inside_a_list_are_found() -> None:
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n- kind: ConfigMap\n- kind: Secret\n"
+        "  metadata: {name: x}\n  data:\n    k: YQ==\n"
+    )
+    (finding,) = findings_for(text)
+    assert (finding.line, finding.object, finding.item) == (8, "Secret x", "k")
+
+
+def test_a_secret_without_data_and_other_kinds_are_fine() -> None:
+    assert (
+        findings_for(
+            "kind: Secret\nmetadata: {name: a}\ntype: Opaque\n---\nkind: ConfigMap\ndata: {a: b}\n"
+        )
+        == []
+    )
+
+
+def test_well_formed_sealed_values_pass(generation: keys.KeyGeneration) -> None:
+    docs = [
+        seal.seal_secret(
+            secrets.parse_secret(safeyaml.load_one(PLAIN.encode(), source="x")),
+            public=generation.public(),
+            scope=None,
+            kind=kind,
+        )
+        for kind in ("sealops", "bitnami")
+    ]
+    assert findings_for(safeyaml.dump(docs)) == []
+
+
+def v2_blob(suite: int = 2, *, length: int = 12 + 1120 + 16) -> str:
+    raw = b"SO\x02" + bytes([suite]) + b"k" * 8
+    return base64.b64encode(raw + b"\x00" * (length - len(raw))).decode()
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("not base64!", "not valid base64"),
+        ("YWJj\nZA==", "not valid base64"),
+        ("YR==", "not canonical base64"),
+        ("", "truncated"),
+        (base64.b64encode(b"\x01\x00" + b"x" * 100).decode(), "truncated"),
+        (base64.b64encode(b"\xff\xff" + b"x" * 100).decode(), "implausible v1 length prefix"),
+        (base64.b64encode(b"\x00\x01" + b"x" * 100).decode(), "implausible v1 length prefix"),
+        (base64.b64encode(b"SO\x03\x02" + b"x" * 2000).decode(), "unknown envelope version"),
+        (v2_blob(suite=9), "unknown suite"),
+        (v2_blob(length=100), "truncated"),
+        (v2_blob(suite=1, length=12 + 32 + 15), "truncated"),
+        (5, "not a string"),
+    ],
+)
+def test_malformed_sealed_values_are_findings(value: Any, problem: str) -> None:
+    assert problem in (check.envelope_problem(value) or "")
+
+
+def test_plausible_envelopes_have_no_problem() -> None:
+    assert check.envelope_problem(v2_blob()) is None
+    assert check.envelope_problem(v2_blob(suite=1, length=12 + 32 + 16)) is None
+    v1 = base64.b64encode(b"\x02\x00" + b"x" * (512 + 16)).decode()
+    assert check.envelope_problem(v1) is None
+
+
+def test_a_malformed_sealed_value_is_reported_at_its_line() -> None:
+    text = (
+        "apiVersion: sealops.dev/v1alpha1\nkind: SealedSecret\nmetadata: {name: s}\n"
+        "spec:\n  encryptedData:\n    ok: " + v2_blob() + "\n    bad: '!!'\n"
+    )
+    (finding,) = findings_for(text)
+    assert str(finding) == "f.yaml:7: SealedSecret s item 'bad': sealed value is not valid base64"
+
+
+def test_an_unreadable_file_that_mentions_a_secret_is_a_finding() -> None:
+    (finding,) = findings_for(f"kind: Secret\nx: &a {CANARY}\n")
+    assert finding.message.startswith("cannot check: anchors are not allowed")
+    assert finding.line == 2
+    assert CANARY not in str(finding)
+
+
+def test_an_unreadable_file_without_secrets_is_not_ours_to_judge() -> None:
+    assert findings_for("base: &b {a: 1}\nother: *b\n") == []
+
+
+def test_hostile_object_names_are_printed_escaped() -> None:
+    (finding,) = findings_for('kind: Secret\nmetadata: {name: "a\\u202eb"}\ndata: {k: YQ==}\n')
+    assert "\u202e" not in str(finding)
+
+
+# --- files and directories ------------------------------------------------------------------------
+
+
+def test_directories_are_walked_for_yaml_and_json_skipping_hidden_ones(tmp_path: Path) -> None:
+    (tmp_path / "deploy" / "sub").mkdir(parents=True)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "deploy" / "a.yaml").write_text(PLAIN)
+    (tmp_path / "deploy" / "sub" / "b.json").write_text(
+        '{"kind": "Secret", "metadata": {"name": "b"}, "data": {"k": "YQ=="}}'
+    )
+    (tmp_path / "deploy" / "c.txt").write_text(PLAIN)
+    (tmp_path / ".git" / "d.yaml").write_text(PLAIN)
+    found = check.check_paths([tmp_path])
+    assert sorted({Path(f.file).relative_to(tmp_path).as_posix() for f in found}) == [
+        "deploy/a.yaml",
+        "deploy/sub/b.json",
+    ]
+
+
+def test_a_file_named_directly_is_checked_whatever_its_suffix(tmp_path: Path) -> None:
+    path = tmp_path / "secret.txt"
+    path.write_text(PLAIN)
+    assert len(check.check_paths([path])) == 2
+
+
+def test_a_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(errors.UsageError):
+        check.check_paths([tmp_path / "nope"])
+
+
+def test_an_oversized_file_is_judged_by_its_head(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text("kind: Secret\n" + "# pad\n" * 100)
+    (finding,) = check.check_paths([path], max_bytes=50)
+    assert "exceed the limit of 50 bytes" in finding.message
+    path.write_text("kind: ConfigMap\n" + "# pad\n" * 100)
+    assert check.check_paths([path], max_bytes=50) == []
+
+
+# --- rewrite --------------------------------------------------------------------------------------
+
+
+def sealing(generation: keys.KeyGeneration) -> rewrite.Transform:
+    return rewrite.sealing_transform(
+        lambda s: seal.seal_secret(s, public=generation.public(), scope=None)
+    )
+
+
+def test_rewrite_replaces_only_the_offending_document(generation: keys.KeyGeneration) -> None:
+    text = (
+        "# top\napiVersion: v1\nkind: ConfigMap  # keep me\nmetadata: {name: c}\n---\n"
+        + PLAIN
+        + "# trailing comment\n\n---\n# c2\nkind: Other\n"
+    )
+    new_text, count = rewrite.rewrite_documents(
+        text.encode(), source="f.yaml", transform=sealing(generation)
+    ) or ("", 0)
+    assert count == 1
+    assert new_text.startswith("# top\napiVersion: v1\nkind: ConfigMap  # keep me\n")
+    assert "# a comment that stays\napiVersion: sealops.dev/v1alpha1\n" in new_text
+    assert new_text.endswith("# trailing comment\n\n---\n# c2\nkind: Other\n")
+    assert CANARY not in new_text
+    assert check.check_data(new_text.encode(), source="f.yaml") == []
+    docs = safeyaml.load_documents(new_text.encode(), source="f.yaml")
+    assert [d["kind"] for d in docs] == ["ConfigMap", "SealedSecret", "Other"]
+
+
+def test_rewrite_seals_secrets_inside_lists(generation: keys.KeyGeneration) -> None:
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n- kind: ConfigMap\n- apiVersion: v1\n"
+        "  kind: Secret\n  metadata: {name: x, namespace: y}\n  data: {k: YQ==}\n"
+    )
+    new_text, count = rewrite.rewrite_documents(
+        text.encode(), source="f", transform=sealing(generation)
+    ) or ("", 0)
+    (doc,) = safeyaml.load_documents(new_text.encode(), source="f")
+    assert count == 1
+    assert [item["kind"] for item in doc["items"]] == ["ConfigMap", "SealedSecret"]
+
+
+def test_rewrite_keeps_a_json_file_json(generation: keys.KeyGeneration) -> None:
+    text = (
+        '{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x", "namespace": "y"}, '
+        '"data": {"k": "YQ=="}}'
+    )
+    new_text, _count = rewrite.rewrite_documents(
+        text.encode(), source="f.json", transform=sealing(generation)
+    ) or ("", 0)
+    assert new_text.startswith("{\n")
+    assert safeyaml.load_one(new_text.encode(), source="f")["kind"] == "SealedSecret"
+
+
+def test_rewrite_returns_none_when_nothing_changes(generation: keys.KeyGeneration) -> None:
+    assert (
+        rewrite.rewrite_documents(b"kind: ConfigMap\n", source="f", transform=sealing(generation))
+        is None
+    )
+
+
+def test_rewrite_takes_the_scope_from_the_secret_annotations(
+    generation: keys.KeyGeneration,
+) -> None:
+    text = PLAIN.replace(
+        "  namespace: prod\n",
+        f"  namespace: prod\n  annotations:\n    {secrets.NAMESPACE_WIDE_ANNOTATION}: 'true'\n",
+    )
+    new_text, _ = rewrite.rewrite_documents(
+        text.encode(), source="f", transform=sealing(generation)
+    ) or ("", 0)
+    doc = safeyaml.load_one(new_text.encode(), source="f")
+    assert secrets.parse_sealed_secret(doc).annotated_scope is scope.Scope.NAMESPACE_WIDE
