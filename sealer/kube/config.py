@@ -18,10 +18,12 @@ def load(*, kubeconfig: str | None = None, context: str | None = None) -> client
         if kubeconfig or os.environ.get("KUBECONFIG") or os.path.exists(
             os.path.expanduser("~/.kube/config")
         ):
-            kconfig.load_kube_config(config_file=kubeconfig, context=context,
-                                     client_configuration=cfg, persist_config=False)
+            kconfig.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=kubeconfig, context=context, client_configuration=cfg,
+                persist_config=False)
         else:
-            kconfig.load_incluster_config(client_configuration=cfg)
+            kconfig.load_incluster_config(  # type: ignore[no-untyped-call]
+                client_configuration=cfg)
     except (kconfig.ConfigException, OSError, ValueError, TypeError) as exc:
         raise errors.ClusterError(
             f"cannot load cluster configuration ({type(exc).__name__}); "

@@ -157,13 +157,26 @@ def _wait_ready(server: str, token: str, *, procs: list[subprocess.Popen[bytes]]
         req = urllib.request.Request(f"{server}/readyz",
                                      headers={"Authorization": f"Bearer {token}"})
         try:
-            with urllib.request.urlopen(req, context=ctx, timeout=2) as resp:  # noqa: S310
+            with urllib.request.urlopen(req, context=ctx, timeout=2) as resp:
                 if resp.status == 200:
                     return
         except OSError as exc:
             last = str(exc)
         time.sleep(0.1)
     raise RuntimeError(f"kube-apiserver not ready after {READY_TIMEOUT_S:.0f}s ({last})")
+
+
+def _wait_controller_manager(proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Fail loudly if kube-controller-manager dies at start (it reports a bad flag at once)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"kube-controller-manager exited during start-up:\n{tail}")
+        if "Started \"garbagecollector\"" in log.read_text(errors="replace"):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("kube-controller-manager did not start its garbage collector in 10 s")
 
 
 def start(*, workdir: Path | None = None) -> ControlPlane:
@@ -224,7 +237,9 @@ def start(*, workdir: Path | None = None) -> ControlPlane:
             "deployment,replicaset",
             f"--service-account-private-key-file={sa_key}",
             f"--root-ca-file={wd / 'certs' / 'apiserver.crt'}", "--secure-port=0",
+            "--port=0",  # no insecure listener on the fixed port 10252: runs may overlap
         ], log=logs[2]))
+        _wait_controller_manager(procs[2], logs[2])
     except BaseException:
         cp.stop()
         raise
