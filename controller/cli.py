@@ -90,6 +90,10 @@ def controller(ctx: click.Context, namespace: str, watch_namespaces: tuple[str, 
     operator.Controller(settings, kubeconfig=ctx.obj["kubeconfig"]).run()
 
 
+# Further command groups register here, one line each (modules under controller/commands/).
+# -- command registrations --
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, standalone_mode=False)

@@ -122,6 +122,7 @@ class Controller:
                 certificate_path=conn.cert_file, private_key_path=conn.key_file)
 
         sealedsecrets.register(reg, self.ctx, bitnami_compat=ours.bitnami_compat)
+        # -- further handler registrations (Vault, GitOps) go here, one call each --
         return reg
 
     def run(self) -> None:

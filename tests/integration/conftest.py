@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,14 +57,5 @@ def namespace(kube: Any) -> Iterator[str]:
         kube.delete(client.NAMESPACES, name)
 
 
-def wait_for(predicate: Any, *, timeout: float = 30.0, interval: float = 0.1,
-             what: str = "condition") -> Any:
-    """Poll `predicate` until it returns a truthy value; fail with `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+# Controller fixtures (a real `sealops controller` process per test) live in their own module.
+from tests.integration.controller_fixtures import crds, start_controller  # noqa: E402,F401

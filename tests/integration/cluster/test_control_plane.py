@@ -8,7 +8,7 @@ import pytest
 
 from sealer.kube import client
 from sealer.kube import errors as kerrors
-from tests.integration.conftest import wait_for
+from tests.harness.waiting import wait_for
 
 WIDGETS = client.Resource("harness.sealops.dev", "v1", "Widget", "widgets", True)
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from sealer.crypto import scope
 from sealer.kube import client
-from tests.integration.conftest import wait_for
-from tests.integration.controller.conftest import (
+from tests.harness.waiting import wait_for
+from tests.integration.controller_fixtures import (
     SEALOPS,
     StartController,
     ready_condition,

@@ -1,4 +1,4 @@
-"""Fixtures that run the real controller (`sealops controller`) as a process.
+"""Helpers and fixtures that run the real controller (`sealops controller`) as a process.
 
 Each controller gets its own key namespace and watches only the test's namespace, so tests
 never see each other's controllers. Logs go to a file that the canary sweeps read.
@@ -24,7 +24,7 @@ import pytest
 from sealer.crypto import keyring, keys, scope
 from sealer.kube import client
 from tests.harness.controlplane import free_port
-from tests.integration.conftest import wait_for
+from tests.harness.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 SEALOPS = client.Resource("sealops.dev", "v1alpha1", "SealedSecret", "sealedsecrets", True)
