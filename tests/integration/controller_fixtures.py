@@ -26,7 +26,7 @@ from sealer.kube import client
 from tests.harness.controlplane import free_port
 from tests.harness.waiting import wait_for
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 SEALOPS = client.Resource("sealops.dev", "v1alpha1", "SealedSecret", "sealedsecrets", True)
 BITNAMI = client.Resource("bitnami.com", "v1alpha1", "SealedSecret", "sealedsecrets", True)
 CRDS = client.Resource("apiextensions.k8s.io", "v1", "CustomResourceDefinition",
