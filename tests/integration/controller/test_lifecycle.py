@@ -121,11 +121,11 @@ def test_no_plaintext_reaches_logs_events_status_or_annotations(
     replayed["metadata"].update(namespace=namespace, name="replayed")
     for body in (good, foreign, replayed):
         kube.create(SEALOPS, body, namespace=namespace)
-    tampered = kube.get(SEALOPS, "good", namespace=namespace)
     wait_for(lambda: ready_condition(kube.get(SEALOPS, "good", namespace=namespace)),
              what="good Ready")
     tampered = kube.get(SEALOPS, "good", namespace=namespace)
-    tampered["spec"]["encryptedData"]["k"] = tampered["spec"]["encryptedData"]["k"][:-8] + "AAAAAAA="
+    value = tampered["spec"]["encryptedData"]["k"]
+    tampered["spec"]["encryptedData"]["k"] = value[:-8] + "AAAAAAA="
     kube.replace(SEALOPS, tampered, namespace=namespace)
     for name in ("foreign", "replayed"):
         wait_for(lambda n=name: ready_condition(kube.get(SEALOPS, n, namespace=namespace)),
