@@ -9,6 +9,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
+import queue
+import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -88,11 +91,35 @@ def patch_status(kube: client.KubeClient, res: client.Resource, obj: Mapping[str
 
 
 class EventRecorder:
-    """Posts core/v1 Events about our objects. Failures to post are logged, never raised."""
+    """Posts core/v1 Events about our objects from a background thread, so a reconcile never
+    waits for one. Failures to post are logged, never raised; when the queue is full, events
+    are dropped (and counted in the log) rather than slowing reconciles down."""
 
-    def __init__(self, kube: client.KubeClient, *, now: Callable[[], datetime.datetime]) -> None:
+    def __init__(self, kube: client.KubeClient, *, now: Callable[[], datetime.datetime],
+                 queue_size: int = 2000) -> None:
         self._kube = kube
         self._now = now
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=queue_size)
+        self._dropped = 0
+        threading.Thread(target=self._drain, name="sealops-events", daemon=True).start()
+
+    def _drain(self) -> None:
+        while True:
+            event = self._queue.get()
+            meta = event["involvedObject"]
+            try:
+                self._kube.create(client.EVENTS, event, namespace=meta["namespace"])
+            except kerrors.ApiError as exc:
+                logger.warning("could not post event %s for %s/%s: %s", event["reason"],
+                               meta["namespace"], meta["name"], exc)
+            finally:
+                self._queue.task_done()
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until queued events are posted (tests and shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def post(self, obj: Mapping[str, Any], *, reason: str, message: str,
              warning: bool = False) -> None:
@@ -111,7 +138,7 @@ class EventRecorder:
             "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
         }
         try:
-            self._kube.create(client.EVENTS, event, namespace=meta["namespace"])
-        except kerrors.ApiError as exc:
-            logger.warning("could not post event %s for %s/%s: %s", reason,
-                           meta["namespace"], meta["name"], exc)
+            self._queue.put_nowait(event)
+        except queue.Full:
+            self._dropped += 1
+            logger.warning("event queue full; dropped %d events so far", self._dropped)

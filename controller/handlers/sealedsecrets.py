@@ -8,6 +8,7 @@ annotation), and the reconcile itself compares live state with desired state.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -36,7 +37,8 @@ def _register_sealed(registry: kopf.OperatorRegistry, ctx: reconcile.Context,
             return
         if event.get("type") == "MODIFIED" and _status_only(body):
             return
-        _run(ctx, res, namespace=body["metadata"]["namespace"], name=body["metadata"]["name"])
+        _run(ctx, res, namespace=body["metadata"]["namespace"], name=body["metadata"]["name"],
+             body=_plain(body))
 
     kopf.on.event(res.group, res.version, res.plural, registry=registry,
                   id=f"unseal-{res.group}")(on_sealed)
@@ -78,10 +80,24 @@ def _register_key_secrets(registry: kopf.OperatorRegistry, ctx: reconcile.Contex
                   when=lambda namespace, **_: namespace == ctx.controller_namespace)(on_key)
 
 
-def _run(ctx: reconcile.Context, res: client.Resource, *, namespace: str, name: str) -> None:
+def _plain(body: Any) -> dict[str, Any]:
+    """kopf's Body as plain dicts (it is a read-only view over the raw event)."""
+    return {k: _thaw(v) for k, v in body.items()}
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_thaw(v) for v in value]
+    return value
+
+
+def _run(ctx: reconcile.Context, res: client.Resource, *, namespace: str, name: str,
+         body: dict[str, Any] | None = None) -> None:
     ctx.metrics.queue_delta(1)
     try:
-        outcome = reconcile.reconcile(ctx, res, namespace=namespace, name=name)
+        outcome = reconcile.reconcile(ctx, res, namespace=namespace, name=name, body=body)
     finally:
         ctx.metrics.queue_delta(-1)
     if outcome is not None and outcome.retry:

@@ -40,6 +40,9 @@ class Context:
     hints: dict[tuple[str, str, str], bytes] = dataclasses.field(default_factory=dict)
     # resourceVersion of every Secret we wrote last, so its watch event is recognised as ours.
     written: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
+    # The v1 key that opened something last: most v1 objects share one generation, so after
+    # the first, opening them costs one RSA decryption whatever the number of generations.
+    last_v1_key: bytes | None = None
     guard: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     def lock_for(self, key: tuple[str, str, str]) -> threading.Lock:
@@ -57,11 +60,16 @@ class Outcome:
     event: str = ""
 
 
-def reconcile(ctx: Context, res: client.Resource, *, namespace: str, name: str) -> Outcome | None:
-    """Bring the Secret of one SealedSecret up to date. None when the object is gone."""
+def reconcile(ctx: Context, res: client.Resource, *, namespace: str, name: str,
+              body: dict[str, Any] | None = None) -> Outcome | None:
+    """Bring the Secret of one SealedSecret up to date. None when the object is gone.
+
+    `body` is the object as a watch event delivered it (saves a read); without it, or when
+    another reconcile of the same object ran meanwhile, the object is read fresh.
+    """
     key = (res.group, namespace, name)
     with ctx.lock_for(key):
-        sealed = ctx.kube.get(res, name, namespace=namespace)
+        sealed = body if body is not None else ctx.kube.get(res, name, namespace=namespace)
         if sealed is None or sealed["metadata"].get("deletionTimestamp"):
             ctx.hints.pop(key, None)
             return None
@@ -75,17 +83,12 @@ def reconcile(ctx: Context, res: client.Resource, *, namespace: str, name: str) 
 def _converge(ctx: Context, sealed: dict[str, Any], *, key: tuple[str, str, str]) -> Outcome:
     ident = f"{sealed['metadata']['namespace']}/{sealed['metadata']['name']}"
     try:
-        opened = desired.open_items(sealed, ring=ctx.keys.keyring, hint=ctx.hints.get(key))
+        opened = desired.open_items(sealed, ring=ctx.keys.keyring,
+                                    hint=ctx.hints.get(key) or ctx.last_v1_key)
         if opened.key_id is not None:
             ctx.hints[key] = opened.key_id
-        body = desired.secret_for(sealed, opened)
-        existing = ctx.kube.get(client.SECRETS, body["metadata"]["name"],
-                                namespace=body["metadata"]["namespace"])
-        mode = desired.check_target(sealed, existing,
-                                    controller_namespace=ctx.controller_namespace)
-        wrote = desired.needs_write(body, existing, mode=mode)
-        if wrote:
-            _write(ctx, body, existing, mode=mode)
+            ctx.last_v1_key = opened.key_id
+        verb = _apply_secret(ctx, sealed, desired.secret_for(sealed, opened))
     except errors.UnknownKeyError as exc:
         return Outcome(False, "UnknownKey", str(exc))
     except errors.UnsealError as exc:
@@ -97,9 +100,34 @@ def _converge(ctx: Context, sealed: dict[str, Any], *, key: tuple[str, str, str]
     except kerrors.ApiError as exc:
         return Outcome(False, "ApiError", f"writing the Secret of {ident} failed: {exc}",
                        retry=exc.retryable)
-    verb = "updated" if existing is not None else "created"
-    return Outcome(True, "Succeeded", f"Secret {ident} unsealed from {len(opened.data)} items",
-                   wrote=wrote, event=f"Secret {ident} {verb} from {len(opened.data)} items")
+    items = len(opened.data)
+    return Outcome(True, "Succeeded", f"Secret {ident} unsealed from {items} items",
+                   wrote=verb is not None, event=f"Secret {ident} {verb} from {items} items")
+
+
+def _apply_secret(ctx: Context, sealed: dict[str, Any], body: dict[str, Any]) -> str | None:
+    """Create or update the Secret when it differs; the verb done, or None for no write.
+
+    A SealedSecret never reconciled before most likely has no Secret yet, so creating it is
+    tried first (one request instead of two); a 409 falls back to the read-compare-write path.
+    """
+    meta = body["metadata"]
+    if not (sealed.get("status") or {}).get("conditions"):
+        desired.check_target(sealed, None, controller_namespace=ctx.controller_namespace)
+        try:
+            created = ctx.kube.create(client.SECRETS, body, namespace=meta["namespace"])
+        except kerrors.ApiError as exc:
+            if exc.status != 409:
+                raise
+        else:
+            ctx.written[(meta["namespace"], meta["name"])] = created["metadata"]["resourceVersion"]
+            return "created"
+    existing = ctx.kube.get(client.SECRETS, meta["name"], namespace=meta["namespace"])
+    mode = desired.check_target(sealed, existing, controller_namespace=ctx.controller_namespace)
+    if not desired.needs_write(body, existing, mode=mode):
+        return None
+    _write(ctx, body, existing, mode=mode)
+    return "created" if existing is None else "updated"
 
 
 def _write(ctx: Context, body: dict[str, Any], existing: dict[str, Any] | None, *,
