@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from controller import metrics, status
+from controller import faults, metrics, status
 from controller.keys import registry
 from controller.unseal import desired
 from sealer import errors
@@ -121,12 +121,14 @@ def _apply_secret(ctx: Context, sealed: dict[str, Any], body: dict[str, Any]) ->
                 raise
         else:
             ctx.written[(meta["namespace"], meta["name"])] = created["metadata"]["resourceVersion"]
+            faults.checkpoint("unseal.after-secret-write")
             return "created"
     existing = ctx.kube.get(client.SECRETS, meta["name"], namespace=meta["namespace"])
     mode = desired.check_target(sealed, existing, controller_namespace=ctx.controller_namespace)
     if not desired.needs_write(body, existing, mode=mode):
         return None
     _write(ctx, body, existing, mode=mode)
+    faults.checkpoint("unseal.after-secret-write")
     return "created" if existing is None else "updated"
 
 

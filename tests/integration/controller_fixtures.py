@@ -96,13 +96,14 @@ def start_controller(kubeconfig: Path, kube: Any, crds: None,
     started: list[RunningController] = []
 
     def start(*, watch: str, key_namespace: str | None = None, args: tuple[str, ...] = (),
-              wait_ready: bool = True) -> RunningController:
+              wait_ready: bool = True, env: dict[str, str] | None = None) -> RunningController:
         key_ns = key_namespace or f"keys-{secrets.token_hex(3)}"
         if kube.get(client.NAMESPACES, key_ns) is None:
             kube.create(client.NAMESPACES, {"metadata": {"name": key_ns}})
         port = free_port()
         log = tmp_path / f"controller-{len(started)}.log"
-        env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1",
+               **(env or {})}
         with log.open("wb") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "controller.cli", "-v", "controller",

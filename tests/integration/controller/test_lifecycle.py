@@ -149,3 +149,25 @@ def test_no_plaintext_reaches_logs_events_status_or_annotations(
     assert hits == []
     # The sweep can fail: the canary is really in the Secret that was meant to hold it.
     assert secret_data(kube.get(client.SECRETS, "good", namespace=namespace)) == {"k": canary}
+
+
+def test_a_controller_killed_between_secret_and_status_converges_after_restart(
+    kube: Any, namespace: str, start_controller: StartController
+) -> None:
+    crashing = start_controller(watch=namespace,
+                                env={"SEALOPS_FAULTS": "unseal.after-secret-write"})
+    kube.create(SEALOPS, sealed_secret(namespace=namespace, name="db", public=crashing.public(),
+                                       data={"k": b"v"}), namespace=namespace)
+    wait_for(lambda: crashing.proc.poll() is not None, what="the injected crash")
+    assert crashing.proc.returncode == 137
+    assert "status" not in kube.get(SEALOPS, "db", namespace=namespace)
+
+    start_controller(watch=namespace, key_namespace=crashing.key_namespace)
+
+    cond = wait_for(lambda: ready_condition(kube.get(SEALOPS, "db", namespace=namespace)),
+                    what="Ready after the restart")
+    assert (cond["status"], cond["reason"]) == ("True", "Succeeded")
+    secrets_ = [s for s in kube.list(client.SECRETS, namespace=namespace)
+                if s.get("type") != "kubernetes.io/service-account-token"]
+    assert [s["metadata"]["name"] for s in secrets_] == ["db"]
+    assert secret_data(secrets_[0]) == {"k": b"v"}
