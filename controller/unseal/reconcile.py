@@ -83,8 +83,7 @@ def reconcile(ctx: Context, res: client.Resource, *, namespace: str, name: str,
 def _converge(ctx: Context, sealed: dict[str, Any], *, key: tuple[str, str, str]) -> Outcome:
     ident = f"{sealed['metadata']['namespace']}/{sealed['metadata']['name']}"
     try:
-        opened = desired.open_items(sealed, ring=ctx.keys.keyring,
-                                    hint=ctx.hints.get(key) or ctx.last_v1_key)
+        opened = desired.open_items(sealed, ring=ctx.keys.keyring, hint=_hint(ctx, sealed, key))
         if opened.key_id is not None:
             ctx.hints[key] = opened.key_id
             ctx.last_v1_key = opened.key_id
@@ -103,6 +102,20 @@ def _converge(ctx: Context, sealed: dict[str, Any], *, key: tuple[str, str, str]
     items = len(opened.data)
     return Outcome(True, "Succeeded", f"Secret {ident} unsealed from {items} items",
                    wrote=verb is not None, event=f"Secret {ident} {verb} from {items} items")
+
+
+def _hint(ctx: Context, sealed: dict[str, Any], key: tuple[str, str, str]) -> bytes | None:
+    """The key to try first for v1 values: the one that opened this object last (in memory,
+    or recorded in its status across restarts), else the one that opened anything last."""
+    if key in ctx.hints:
+        return ctx.hints[key]
+    recorded = (sealed.get("status") or {}).get("keyId")
+    if isinstance(recorded, str):
+        try:
+            return bytes.fromhex(recorded)
+        except ValueError:
+            pass
+    return ctx.last_v1_key
 
 
 def _apply_secret(ctx: Context, sealed: dict[str, Any], body: dict[str, Any]) -> str | None:
