@@ -32,9 +32,11 @@ def test_a_generation_round_trips_through_its_secret() -> None:
 
 
 def test_a_bitnami_key_secret_loads_as_a_legacy_key() -> None:
+    def b64(name: str) -> str:
+        return base64.b64encode((VECTORS / name).read_bytes()).decode()
+
     secret = {"metadata": {"name": "sealed-secrets-keyabc", "namespace": "kube-system"},
-              "data": {"tls.key": base64.b64encode((VECTORS / "pub2048.key").read_bytes()).decode(),
-                       "tls.crt": base64.b64encode((VECTORS / "pub2048.crt").read_bytes()).decode()}}
+              "data": {"tls.key": b64("pub2048.key"), "tls.crt": b64("pub2048.crt")}}
     key = stored.from_secret(secret)
     assert isinstance(key, keys.LegacyKey)
     assert key.certificate is not None
