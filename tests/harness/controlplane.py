@@ -234,6 +234,7 @@ def start(*, workdir: Path | None = None) -> ControlPlane:
             f"--kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}",
             f"--authorization-kubeconfig={kubeconfig}", "--leader-elect=false",
             "--controllers=garbagecollector,namespace,serviceaccount-token,serviceaccount,"
+            "clusterrole-aggregation,"
             "deployment,replicaset",
             f"--service-account-private-key-file={sa_key}",
             f"--root-ca-file={wd / 'certs' / 'apiserver.crt'}", "--secure-port=0",
