@@ -8,10 +8,13 @@ print. Errors are mapped to exit codes once, in `app.SealGroup`. Modules:
 - `streams`     - input/output hygiene: stdin or files with caps, atomic writes, passphrases.
 - `sealing`     - `seal secret`, `seal raw`, `seal unseal`.
 - `keycommands` - `seal keys generate|backup|restore`.
-- `checking`    - `seal check`, `seal reencrypt`.
+- `checking`    - `seal check`, `seal reencrypt` (locally with --key, else by the controller).
+- `clustercommands` - `seal cert`, `seal verify`.
+- `cluster`     - the cluster options and how a cluster and its controller are reached.
 
 Importing this package loads click and the standard library only; the library (cryptography,
-YAML) is imported by each command when it runs, and kubernetes, kopf and hvac never are.
+YAML) is imported by each command when it runs; `sealer.kube` (and with it kubernetes) only
+when a command actually reaches a cluster; kopf and hvac never are.
 """
 
 from __future__ import annotations

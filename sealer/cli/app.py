@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from sealer import errors
+from sealer.cli import cluster
 from sealer.cli import context as cli_context
 
 __all__ = ["SealGroup", "main"]
@@ -64,6 +65,8 @@ class SealGroup(click.Group):
 
 EPILOG = """\b
 Examples:
+  seal cert > public.pem                      # the cluster's keys, through the API
+  seal secret secret.yaml -o sealed.yaml      # no --cert: fetched from the cluster
   seal keys generate --out keys/
   seal secret secret.yaml --cert keys/public.pem -o sealed.yaml
   kubectl create secret generic db --from-file=password=pw.txt --dry-run=client -o yaml \\
@@ -82,6 +85,8 @@ Examples:
         "keys": "sealer.cli.keycommands:keys_group",
         "reencrypt": "sealer.cli.checking:reencrypt",
         "check": "sealer.cli.checking:check",
+        "cert": "sealer.cli.clustercommands:cert",
+        "verify": "sealer.cli.clustercommands:verify",
     },
     epilog=EPILOG,
     context_settings={"auto_envvar_prefix": "SEAL", "help_option_names": ["-h", "--help"]},
@@ -92,8 +97,9 @@ def main(ctx: click.Context) -> None:
     """Seal Kubernetes Secrets into SealedSecrets that are safe to commit to Git.
 
     Only the cluster's controller (or someone holding its private keys) can open them.
-    Every option can also be set by an environment variable: SEAL_<COMMAND>_<OPTION>,
-    for example SEAL_SECRET_CERT=keys/public.pem.
+    Without --cert, the public keys are read from the cluster (ConfigMap sealops-public-keys
+    in --controller-namespace, default sealops-system). Every option can also be set by an
+    environment variable: SEAL_<COMMAND>_<OPTION>, for example SEAL_SECRET_CERT=keys/public.pem.
     """
     if ctx.obj is None:
-        ctx.obj = cli_context.CliContext()
+        ctx.obj = cli_context.CliContext(fetch_public_keys=cluster.fetch_public_keys)

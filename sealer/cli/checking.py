@@ -2,7 +2,8 @@
 
 Both compute every new file text first and write nothing unless all of them succeeded; then
 each file is replaced atomically. Findings and re-seals are `sealer.manifests.check`,
-`.rewrite` and `.seal`; this module is glue.
+`.rewrite` and `.seal`, or the controller's `/v1/rotate` (`sealer.kube.controller`, reached as
+`cluster.controller_client` says) for `reencrypt` without `--key`; this module is glue.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sealer import errors
-from sealer.cli import sealing, streams
+from sealer.cli import cluster, sealing, streams
 
 if TYPE_CHECKING:
     from sealer.manifests import check as checks
-    from sealer.manifests import rewrite
+    from sealer.manifests import rewrite, secrets
 
 __all__ = ["check", "reencrypt"]
 
@@ -59,6 +60,8 @@ def _write_all(results: Mapping[Path, tuple[str, int]]) -> None:
     "reencrypt",
     epilog="""\b
 Examples:
+  seal reencrypt deploy/*.yaml                  # by the cluster's controller (/v1/rotate)
+  seal reencrypt deploy/*.yaml --controller-url http://127.0.0.1:8080
   seal reencrypt deploy/*.yaml --key old/private.pem --cert new/public.pem
 """,
 )
@@ -67,13 +70,15 @@ Examples:
     "--key",
     "key_paths",
     multiple=True,
-    required=True,
     type=click.Path(path_type=Path),
-    help="Private key that opens the current values; repeatable.",
+    help="Private key that opens the current values; repeatable. Without --key, the "
+    "controller re-seals each SealedSecret under its newest key (POST /v1/rotate).",
 )
 @sealing.cert_option
 @sealing.suite_option
 @sealing.v1_option
+@cluster.controller_url_option
+@cluster.cluster_options
 @click.pass_context
 def reencrypt(
     ctx: click.Context,
@@ -83,12 +88,34 @@ def reencrypt(
     suite: str,
     v1: bool,
 ) -> None:
-    """Re-seal every SealedSecret in FILES to a new public key.
+    """Re-seal every SealedSecret in FILES to the newest key.
 
-    Each value keeps the scope bound in its old ciphertext (found by opening it), whatever the
-    annotations claim. A file is rewritten only if all its values re-seal; if any file fails,
-    no file is written.
+    With --key, locally to --cert (or the cluster's published keys); without --key, by the
+    controller, which never returns plaintext. Each value keeps the scope bound in its old
+    ciphertext (found by opening it), whatever the annotations claim. A file is rewritten only
+    if all its values re-seal; if any file fails, no file is written.
     """
+    if key_paths:
+        if cluster.target(ctx).controller_url:
+            raise errors.UsageError("--controller-url is for re-sealing by the controller, "
+                                    "without --key")
+        transform = _local_reseal(ctx, key_paths=key_paths, cert=cert, suite=suite, v1=v1)
+    else:
+        given = [f"--{name}" for name in ("cert", "suite", "v1")
+                 if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+        if given:
+            raise errors.UsageError(f"{', '.join(given)} need --key: the controller re-seals "
+                                    "to its own newest key")
+        transform = _controller_reseal(ctx)
+    results = _rewrite_all(files, transform=transform, label="re-encrypting", count=len(files))
+    _write_all(results)
+    sealed = sum(count for _text, count in results.values())
+    streams.warn(f"re-sealed {sealed} SealedSecret(s) in {len(results)} file(s)")
+
+
+def _local_reseal(
+    ctx: click.Context, *, key_paths: tuple[Path, ...], cert: Path | None, suite: str, v1: bool
+) -> rewrite.Transform:
     from sealer.keystore import files as keyfiles  # lazy import
     from sealer.manifests import seal, secrets
 
@@ -103,10 +130,42 @@ def reencrypt(
             obj, keyring=keyring, public=public, version=1 if v1 else None, suite=suite_value
         )
 
-    results = _rewrite_all(files, transform=transform, label="re-encrypting", count=len(files))
-    _write_all(results)
-    sealed = sum(count for _text, count in results.values())
-    streams.warn(f"re-sealed {sealed} SealedSecret(s) in {len(results)} file(s)")
+    return transform
+
+
+def _controller_reseal(ctx: click.Context) -> rewrite.Transform:
+    from sealer.manifests import secrets  # lazy import
+
+    client = cluster.controller_client(ctx)
+    ctx.call_on_close(client.close)
+
+    def transform(obj: Mapping[str, Any]) -> dict[str, Any] | None:
+        if not secrets.is_sealed_secret(obj):
+            return None
+        sent = secrets.parse_sealed_secret(obj)
+        rotated = client.rotate(obj)
+        _check_rotated(sent, rotated)
+        return rotated
+
+    return transform
+
+
+def _check_rotated(sent: secrets.SealedSecretManifest, rotated: Mapping[str, Any]) -> None:
+    """The controller's answer must be the same object with the same items, re-sealed."""
+    from sealer.manifests import secrets  # lazy import
+
+    try:
+        got = secrets.parse_sealed_secret(rotated)
+    except errors.ManifestError:
+        got = None
+    if (
+        got is None
+        or (got.kind, got.ref) != (sent.kind, sent.ref)
+        or set(got.encrypted_data) != set(sent.encrypted_data)
+    ):
+        raise errors.ClusterError(
+            f"the controller answered the rotate of SealedSecret {sent.ref} with another object"
+        )
 
 
 @click.command(
@@ -124,6 +183,7 @@ As a pre-commit hook: `- repo: <sealops>` with `hooks: [{id: seal-check}]`.
 @sealing.cert_option
 @click.option("--namespace", help="With --fix: namespace for Secrets that declare none.")
 @sealing.suite_option
+@cluster.cluster_options
 @click.pass_context
 def check(
     ctx: click.Context,

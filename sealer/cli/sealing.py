@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sealer import errors
-from sealer.cli import streams
+from sealer.cli import cluster, streams
 
 if TYPE_CHECKING:
     from sealer.crypto import envelope, keys
@@ -28,8 +28,9 @@ MAX_RAW_VALUE_BYTES = 1 << 20
 cert_option = click.option(
     "--cert",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Public key file: public.pem from `seal keys generate`, or a kubeseal certificate "
-    "(then v1 envelopes are written).",
+    help="Public key file: public.pem from `seal keys generate` or `seal cert`, or a kubeseal "
+    "certificate (then v1 envelopes are written). Without it, the cluster's published keys "
+    "are fetched (see --controller-namespace).",
 )
 suite_option = click.option(
     "--suite",
@@ -62,6 +63,7 @@ def suite_value(name: str) -> envelope.Suite:
     epilog="""\b
 Examples:
   seal secret secret.yaml --cert public.pem -o sealed.yaml
+  seal secret secret.yaml -o sealed.yaml        # keys from the cluster (seal cert)
   kubectl create secret generic db --from-literal=... --dry-run=client -o yaml \\
     | seal secret --cert public.pem --scope namespace-wide
   seal secret new-item.yaml --cert public.pem --merge-into sealed.yaml
@@ -101,6 +103,7 @@ Examples:
 @suite_option
 @v1_option
 @click.option("--allow-empty-data", is_flag=True, help="Seal a Secret that has no data at all.")
+@cluster.cluster_options
 @click.pass_context
 def secret(
     ctx: click.Context,
@@ -231,6 +234,7 @@ Examples:
 )
 @suite_option
 @v1_option
+@cluster.cluster_options
 @click.pass_context
 def raw(
     ctx: click.Context,

@@ -141,15 +141,14 @@ def read_public_keys(ctx: click.Context, cert: Path | None) -> keys.PublicKeys:
     settings = cli_context.get(ctx)
     if cert is None:
         if settings.fetch_public_keys is None:
-            raise errors.UsageError("no --cert given; fetching from a cluster needs `seal cert`")
+            raise errors.UsageError("no --cert given, and no cluster to fetch public keys from")
         public = settings.fetch_public_keys()
     else:
         try:
             public = keys.parse_public_pem(read_file(cert, max_bytes=MAX_CERT_BYTES))
         except errors.KeyMaterialError as exc:
             raise errors.KeyMaterialError(f"{cert}: {exc}") from None
-    if public.certificate is not None:
-        keys.check_certificate(public.certificate, now=settings.now())
+    public.check_certificate(now=settings.now())
     return public
 
 

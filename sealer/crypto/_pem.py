@@ -11,13 +11,16 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography import exceptions as crypto_exceptions
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import mlkem, rsa, x25519
 
 from sealer import errors
+
+if TYPE_CHECKING:
+    from cryptography import x509  # imported when a certificate is loaded (~20 ms)
 
 MAX_PEM_BYTES = 1 << 20
 
@@ -82,9 +85,11 @@ def _block(match: re.Match[bytes]) -> Block:
 
 
 def load_certificate(der: bytes) -> x509.Certificate:
+    from cryptography import x509
+
     try:
         return x509.load_der_x509_certificate(der)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):  # InvalidVersion is not a ValueError
         raise errors.KeyMaterialError("CERTIFICATE block is not an X.509 certificate") from None
 
 
@@ -122,12 +127,34 @@ def v2_public_keys(
     return x_keys[0], m_keys[0]
 
 
+# The u-coordinates of the points of order 1, 2, 4 and 8 on Curve25519 and its twist, and their
+# non-canonical encodings (u + p), little-endian, bit 255 cleared (X25519 ignores it; RFC 7748
+# section 5). The same list as libsodium's `has_small_order`; Wycheproof's LowOrderPublic
+# vectors are exactly these 7 values with bit 255 clear or set.
+_LOW_ORDER_POINTS = frozenset(
+    bytes.fromhex(point)
+    for point in (
+        "0000000000000000000000000000000000000000000000000000000000000000",  # 0
+        "0100000000000000000000000000000000000000000000000000000000000000",  # 1
+        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",  # order 8
+        "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",  # order 8
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  # p - 1
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  # p (= 0)
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  # p + 1 (= 1)
+    )
+)
+
+
 def _check_x25519_public(key: x25519.X25519PublicKey) -> None:
-    """Refuse low-order points: every clamped scalar maps them to the all-zero shared secret."""
-    try:
-        x25519.X25519PrivateKey.generate().exchange(key)
-    except ValueError:
-        raise errors.KeyMaterialError("X25519 public key is a low-order point") from None
+    """Refuse low-order points: every clamped scalar maps them to the all-zero shared secret.
+
+    A comparison against the known points, not a trial key exchange: generating a private key
+    loads OpenSSL's Python backend (several ms of `seal secret`) for no stronger check.
+    """
+    raw = bytearray(key.public_bytes_raw())
+    raw[31] &= 0x7F
+    if bytes(raw) in _LOW_ORDER_POINTS:
+        raise errors.KeyMaterialError("X25519 public key is a low-order point")
 
 
 _PRIVATE_LABELS = frozenset({"RSA PRIVATE KEY", "PRIVATE KEY"})

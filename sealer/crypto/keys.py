@@ -34,18 +34,19 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
-import os
 import struct
+from typing import TYPE_CHECKING
 
-from cryptography import exceptions as crypto_exceptions
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import mlkem, rsa, x25519
-from cryptography.x509 import oid
 
 from sealer import errors
-from sealer.crypto import _pem
+from sealer.crypto import _certs, _der, _pem
+
+if TYPE_CHECKING:
+    # Imported where used: `cryptography.x509` alone costs ~20 ms, and sealing needs only the
+    # RSA key and the validity window of a certificate (read by `_der`).
+    from cryptography import x509
 
 __all__ = [
     "KEY_ID_LEN",
@@ -62,32 +63,94 @@ __all__ = [
 ]
 
 KEY_ID_LEN = 8
-MIN_RSA_BITS = 2048
-MAX_RSA_BITS = 16384
-CERT_VALIDITY = datetime.timedelta(days=3650)  # kubeseal: 10 * 365 * 24h
+MIN_RSA_BITS = _certs.MIN_RSA_BITS
+MAX_RSA_BITS = _certs.MAX_RSA_BITS
+CERT_VALIDITY = _certs.CERT_VALIDITY
 
 _KEY_ID_V2_DOMAIN = b"sealops.dev/key-id/v2\x00"
 _KEY_ID_V1_DOMAIN = b"sealops.dev/key-id/v1\x00"
-# KeyUsage = EncipherOnly, DER exactly as Go's crypto/x509 writes it for kubeseal.
-_KEY_USAGE_ENCIPHER_ONLY_DER = b"\x03\x02\x00\x01"
 _PEM = serialization.Encoding.PEM
 
 
-@dataclasses.dataclass(frozen=True)
+# Aliases: inside PublicKeys the attribute names `rsa` and `x25519` shadow the modules.
+_RSAPublic = rsa.RSAPublicKey
+_X25519Public = x25519.X25519PublicKey
+_MLKEMPublic = mlkem.MLKEM768PublicKey
+
+
 class PublicKeys:
-    """What a sealer needs: v1 uses `rsa`; v2 uses `x25519` and `mlkem768` (both or neither)."""
+    """What a sealer needs: v1 uses `rsa`; v2 uses `x25519` and `mlkem768` (both or neither).
+
+    Immutable. Keys read by `parse_public_pem` keep their certificate as DER plus its validity
+    window and build the `cryptography.x509.Certificate` only when `certificate` is first read:
+    sealing never needs it, and loading it imports `cryptography.x509` (see `_der`).
+    """
+
+    __slots__ = ("_certificate", "_certificate_der", "_validity", "key_id", "mlkem768", "rsa",
+                 "x25519")
 
     key_id: bytes
-    certificate: x509.Certificate | None
-    rsa: rsa.RSAPublicKey | None
-    x25519: x25519.X25519PublicKey | None
-    mlkem768: mlkem.MLKEM768PublicKey | None
+    rsa: _RSAPublic | None
+    x25519: _X25519Public | None
+    mlkem768: _MLKEMPublic | None
+    _certificate: x509.Certificate | None
+    _certificate_der: bytes | None
+    _validity: tuple[datetime.datetime, datetime.datetime] | None
 
-    def __post_init__(self) -> None:
-        if len(self.key_id) != KEY_ID_LEN:
+    def __init__(
+        self,
+        key_id: bytes,
+        certificate: x509.Certificate | None,
+        rsa: _RSAPublic | None,
+        x25519: _X25519Public | None,
+        mlkem768: _MLKEMPublic | None,
+    ) -> None:
+        if len(key_id) != KEY_ID_LEN:
             raise ValueError(f"a key id is {KEY_ID_LEN} bytes")
-        if (self.x25519 is None) != (self.mlkem768 is None):
+        if (x25519 is None) != (mlkem768 is None):
             raise ValueError("x25519 and mlkem768 come together or not at all")
+        for name, value in (("key_id", key_id), ("rsa", rsa), ("x25519", x25519),
+                            ("mlkem768", mlkem768), ("_certificate", certificate),
+                            ("_certificate_der", None), ("_validity", None)):
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def _from_certificate_der(
+        cls,
+        key_id: bytes,
+        *,
+        der: bytes,
+        fields: _der.CertificateFields,
+        rsa: _RSAPublic,
+        x25519: _X25519Public | None,
+        mlkem768: _MLKEMPublic | None,
+    ) -> PublicKeys:
+        """Keys whose certificate is kept as DER (already checked by `_certs.read`)."""
+        pub = cls(key_id, None, rsa, x25519, mlkem768)
+        object.__setattr__(pub, "_certificate_der", der)
+        object.__setattr__(pub, "_validity", (fields.not_before, fields.not_after))
+        return pub
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+    @property
+    def certificate(self) -> x509.Certificate | None:
+        """The RSA key's certificate (loaded on first use when parsed from PEM)."""
+        if self._certificate is None and self._certificate_der is not None:
+            object.__setattr__(self, "_certificate", _pem.load_certificate(self._certificate_der))
+        return self._certificate
+
+    @property
+    def certificate_der(self) -> bytes | None:
+        if self._certificate_der is not None:
+            return self._certificate_der
+        if self._certificate is None:
+            return None
+        return self._certificate.public_bytes(serialization.Encoding.DER)
 
     @property
     def key_id_hex(self) -> str:
@@ -97,6 +160,23 @@ class PublicKeys:
     def has_v2(self) -> bool:
         """True when the v2 (X25519 + ML-KEM-768) public keys are present."""
         return self.x25519 is not None and self.mlkem768 is not None
+
+    def check_certificate(self, *, now: datetime.datetime) -> None:
+        """`check_certificate` on the certificate, if any, without loading it when not needed."""
+        if self._certificate is not None:
+            check_certificate(self._certificate, now=now)
+        elif self._validity is not None:
+            # The RSA key was checked by `parse_public_pem`; only the dates depend on `now`.
+            _certs.check_validity(*self._validity, now=now)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PublicKeys):
+            return NotImplemented
+        return (self.key_id, self.certificate_der, self.rsa, self.x25519, self.mlkem768) == (
+            other.key_id, other.certificate_der, other.rsa, other.x25519, other.mlkem768)
+
+    def __hash__(self) -> int:
+        return hash((self.key_id, self.certificate_der))
 
     def __repr__(self) -> str:
         return f"PublicKeys(key_id={self.key_id_hex}, v2={self.has_v2})"
@@ -187,15 +267,18 @@ def derive_key_id(
     spki = rsa_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+    # cryptography's SHA-256, not hashlib: hashlib loads a second copy of OpenSSL (~2 ms).
+    digest = hashes.Hash(hashes.SHA256())
     if x25519 is None and mlkem768 is None:
-        return hashlib.sha256(_KEY_ID_V1_DOMAIN + spki).digest()[:KEY_ID_LEN]
+        digest.update(_KEY_ID_V1_DOMAIN + spki)
+        return digest.finalize()[:KEY_ID_LEN]
     if x25519 is None or mlkem768 is None:
         raise ValueError("x25519 and mlkem768 come together or not at all")
-    digest = hashlib.sha256(_KEY_ID_V2_DOMAIN)
+    digest.update(_KEY_ID_V2_DOMAIN)
     digest.update(struct.pack(">I", len(spki)) + spki)
     digest.update(x25519.public_bytes_raw())
     digest.update(mlkem768.public_bytes_raw())
-    return digest.digest()[:KEY_ID_LEN]
+    return digest.finalize()[:KEY_ID_LEN]
 
 
 def generate(*, now: datetime.datetime, rsa_bits: int = 4096) -> KeyGeneration:
@@ -204,13 +287,13 @@ def generate(*, now: datetime.datetime, rsa_bits: int = 4096) -> KeyGeneration:
     `now` must be timezone-aware. `created_at` equals the certificate's NotBefore, so it survives
     a PEM round trip unchanged.
     """
-    now = _utc_seconds(now)
+    now = _certs.utc_seconds(now)
     if not MIN_RSA_BITS <= rsa_bits <= MAX_RSA_BITS:
         raise ValueError(f"rsa_bits must be within {MIN_RSA_BITS}..{MAX_RSA_BITS}")
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
     return _assemble(
         rsa_key=rsa_key,
-        certificate=_kubeseal_certificate(rsa_key, now=now),
+        certificate=_certs.kubeseal_certificate(rsa_key, now=now),
         x25519_key=x25519.X25519PrivateKey.generate(),
         mlkem_key=mlkem.MLKEM768PrivateKey.generate(),
     )
@@ -236,75 +319,13 @@ def _assemble(
     )
 
 
-def _kubeseal_certificate(key: rsa.RSAPrivateKey, *, now: datetime.datetime) -> x509.Certificate:
-    """A certificate shaped exactly like kubeseal's `crypto.SignKey` output.
-
-    Empty subject and issuer, a random serial below 2**128, validity now .. now + 3650 days,
-    KeyUsage EncipherOnly (critical), BasicConstraints CA:TRUE (critical) and the RFC 5280
-    SubjectKeyIdentifier Go adds to CA certificates, in that order, signed with SHA-256.
-    """
-    serial = int.from_bytes(os.urandom(16), "big") or 1
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([]))
-        .issuer_name(x509.Name([]))
-        .public_key(key.public_key())
-        .serial_number(serial)
-        .not_valid_before(now)
-        .not_valid_after(now + CERT_VALIDITY)
-        # cryptography's KeyUsage refuses encipher_only without key_agreement; kubeseal sets it.
-        .add_extension(
-            x509.UnrecognizedExtension(oid.ExtensionOID.KEY_USAGE, _KEY_USAGE_ENCIPHER_ONLY_DER),
-            critical=True,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-    )
-    return builder.sign(key, hashes.SHA256())
-
-
 def check_certificate(cert: x509.Certificate, *, now: datetime.datetime) -> None:
     """Refuse a certificate that must not be sealed to (hostile input C10).
 
     Raises `KeyMaterialError` for a non-RSA key, an RSA key shorter than 2048 (or longer than
     16384) bits, or a certificate not valid at `now` (timezone-aware). Does not read extensions.
     """
-    now = _utc_seconds(now)
-    _rsa_public_key(cert)
-    if now < cert.not_valid_before_utc:
-        raise errors.KeyMaterialError(
-            f"certificate is not valid before {cert.not_valid_before_utc.isoformat()}"
-        )
-    if now > cert.not_valid_after_utc:
-        raise errors.KeyMaterialError(
-            f"certificate expired on {cert.not_valid_after_utc.isoformat()}"
-        )
-
-
-def _rsa_public_key(cert: x509.Certificate) -> rsa.RSAPublicKey:
-    try:
-        key = cert.public_key()
-    except (ValueError, crypto_exceptions.UnsupportedAlgorithm):
-        raise errors.KeyMaterialError("certificate has an unsupported public key") from None
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise errors.KeyMaterialError(
-            f"certificate key is {type(key).__name__.removeprefix('_')}, not RSA"
-        )
-    _check_rsa_bits(key.key_size)
-    return key
-
-
-def _check_rsa_bits(bits: int) -> None:
-    if not MIN_RSA_BITS <= bits <= MAX_RSA_BITS:
-        raise errors.KeyMaterialError(
-            f"RSA key has {bits} bits; {MIN_RSA_BITS}..{MAX_RSA_BITS} are accepted"
-        )
-
-
-def _utc_seconds(now: datetime.datetime) -> datetime.datetime:
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be timezone-aware")
-    return now.astimezone(datetime.UTC).replace(microsecond=0)
+    _certs.check(cert, now=now)
 
 
 # --- PEM ----------------------------------------------------------------------------------------
@@ -337,13 +358,15 @@ def parse_public_pem(data: bytes) -> PublicKeys:
         raise errors.KeyMaterialError("public PEM may hold only CERTIFICATE and PUBLIC KEY blocks")
     if len(certs) != 1:
         raise errors.KeyMaterialError(f"public PEM must hold one certificate, found {len(certs)}")
-    cert = _pem.load_certificate(certs[0].der)
-    rsa_key = _rsa_public_key(cert)
-    if not keys:
-        return PublicKeys(derive_key_id(rsa_key), cert, rsa_key, None, None)
-    x_key, m_key = _pem.v2_public_keys([_pem.load_public_key(b.der) for b in keys])
+    der = certs[0].der
+    fields, rsa_key = _certs.read(der)
+    x_key = m_key = None
+    if keys:
+        x_key, m_key = _pem.v2_public_keys([_pem.load_public_key(b.der) for b in keys])
     key_id = derive_key_id(rsa_key, x25519=x_key, mlkem768=m_key)
-    return PublicKeys(key_id, cert, rsa_key, x_key, m_key)
+    return PublicKeys._from_certificate_der(
+        key_id, der=der, fields=fields, rsa=rsa_key, x25519=x_key, mlkem768=m_key
+    )
 
 
 def private_pem(gen: KeyGeneration | LegacyKey) -> bytes:
@@ -375,7 +398,7 @@ def parse_private_pem(
 
 
 def _from_group(group: _pem.Group) -> KeyGeneration | LegacyKey:
-    _check_rsa_bits(group.rsa.key_size)
+    _certs.check_rsa_bits(group.rsa.key_size)
     if group.x25519 is None and group.mlkem768 is None:
         key_id = derive_key_id(group.rsa.public_key())
         return LegacyKey(key_id=key_id, rsa=group.rsa, certificate=group.certificate)

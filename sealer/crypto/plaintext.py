@@ -7,7 +7,6 @@ through an explicit `reveal()`.
 
 from __future__ import annotations
 
-import hmac
 from typing import NoReturn
 
 __all__ = ["SecretBytes"]
@@ -45,6 +44,8 @@ class SecretBytes:
         return repr(self)
 
     def __eq__(self, other: object) -> bool:
+        import hmac  # here, not at the top: it imports hashlib (~2 ms of every `seal` run)
+
         if isinstance(other, SecretBytes):
             return hmac.compare_digest(self._value, other._value)
         if isinstance(other, bytes):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import click.testing
 import pytest
 
-from sealer.cli import app
+from sealer.cli import app, context
 from sealer.crypto import keys
 from sealer.keystore import files
 
@@ -73,6 +73,9 @@ class Seal:
     def __call__(
         self, args: Sequence[str], *, input: str | bytes | None = None, obj: object = None
     ) -> click.testing.Result:
+        # Without a context object `seal` would plug in its cluster fetcher (kubeconfig, API
+        # server); unit tests stay off the network, so they get a context with no hooks.
+        obj = context.CliContext() if obj is None else obj
         return self.runner.invoke(app.main, list(args), input=input, obj=obj, env={})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+from sealer.cli import context
 from sealer.crypto import keyring, scope
 from sealer.manifests import safeyaml, seal, secrets
 
@@ -152,7 +153,7 @@ def test_check_reports_plaintext_with_file_and_line(run: Seal) -> None:
 
 def test_check_fix_needs_a_certificate(run: Seal) -> None:
     (run.workdir / "s.yaml").write_text(SECRET_YAML)
-    result = run(["check", "--fix"])
+    result = run(["check", "--fix"], obj=context.CliContext())  # no cluster to fetch from
     assert result.exit_code == 2
     assert (run.workdir / "s.yaml").read_text() == SECRET_YAML
 
