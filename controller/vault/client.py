@@ -273,6 +273,19 @@ class VaultSession:
             self._login()
         return self._read_once(path, version)
 
+    def check(self) -> None:
+        """Log in now unless a live token is cached (a store's Ready condition comes from this).
+
+        Costs no request while the cached token is good: no login per check.
+        """
+        try:
+            self._ensure_token()
+        except errors.VaultError as err:
+            failure = err
+        else:
+            return
+        raise mapping.detach(failure)
+
     def close(self) -> None:
         """Revoke a token this session logged in for (best effort) and close connections."""
         with self._lock:
