@@ -78,6 +78,11 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o644, overwrite: bool 
     path = Path(path)
     if not overwrite and (path.exists() or path.is_symlink()):
         raise errors.UsageError(f"{path} already exists; refusing to overwrite it")
+    if path.exists() and not stat.S_ISREG(path.stat().st_mode):
+        # A device or pipe (`-o /dev/null`, `-o /dev/stdout`): renaming over it would replace
+        # the device node itself, so write through it instead.
+        _write_through(path, data)
+        return
     tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
@@ -100,6 +105,14 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o644, overwrite: bool 
         if isinstance(exc, OSError):
             raise errors.SealopsError(f"cannot write {path}: {exc.strerror}") from None
         raise
+
+
+def _write_through(path: Path, data: bytes) -> None:
+    try:
+        with path.open("wb") as out:
+            out.write(data)
+    except OSError as exc:
+        raise errors.SealopsError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def emit(text: str, *, output: str | None, mode: int = 0o644) -> None:

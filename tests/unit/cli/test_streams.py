@@ -91,3 +91,14 @@ def test_a_passphrase_file_loses_one_trailing_newline_only(
 ) -> None:
     (tmp_path / "p").write_bytes(content)
     assert streams.read_passphrase(tmp_path / "p", confirm=False) == expected
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="creating a device node needs root")
+def test_writing_to_a_device_writes_through_it_instead_of_replacing_it(tmp_path: Path) -> None:
+    device = tmp_path / "null"
+    os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+
+    streams.write_atomic(device, b"sealed output")
+
+    assert stat.S_ISCHR(device.lstat().st_mode)
+    assert list(tmp_path.iterdir()) == [device]
