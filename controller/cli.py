@@ -68,11 +68,13 @@ def cli(ctx: click.Context, kubeconfig: str | None, verbose: bool) -> None:
               help="Peering priority (default: random, so replicas never tie).")
 @click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True)
 @click.option("--allow-local-sources", is_flag=True, help="Allow file:// Git sources.")
+@click.option("--rate-limit", type=click.IntRange(1, 100000), default=60, show_default=True,
+              help="Requests per minute to /v1/verify and /v1/rotate (one shared bucket).")
 @click.pass_context
 def controller(ctx: click.Context, namespace: str, watch_namespaces: tuple[str, ...],
                bitnami_compat: bool, key_renewal: datetime.timedelta,
                key_cutoff_time: datetime.datetime | None, listen: str, priority: int,
-               workers: int, allow_local_sources: bool) -> None:
+               workers: int, allow_local_sources: bool, rate_limit: int) -> None:
     """Run the controller (kopf operator with mandatory peering)."""
     from controller import operator
     from controller.settings import ControllerSettings
@@ -86,12 +88,20 @@ def controller(ctx: click.Context, namespace: str, watch_namespaces: tuple[str, 
         bitnami_compat=bitnami_compat,
         key_renewal=key_renewal if key_renewal.total_seconds() > 0 else None,
         key_cutoff=cutoff, listen_host=host or "0.0.0.0", listen_port=int(port),  # noqa: S104
-        priority=priority, workers=workers, allow_local_sources=allow_local_sources)
+        priority=priority, workers=workers, allow_local_sources=allow_local_sources,
+        rate_limit_per_minute=rate_limit)
     operator.Controller(settings, kubeconfig=ctx.obj["kubeconfig"]).run()
 
 
 # Further command groups register here, one line each (modules under controller/commands/).
 # -- command registrations --
+from controller.commands import keys as _keys_commands  # noqa: E402
+
+cli.add_command(_keys_commands.keys_group)
+from controller.commands import gitops as _gitops_commands  # noqa: E402
+
+for _command in _gitops_commands.COMMANDS:
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> int:

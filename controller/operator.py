@@ -21,7 +21,7 @@ import kopf
 
 from controller import metrics as metrics_mod
 from controller import status
-from controller.handlers import sealedsecrets
+from controller.handlers import gitsyncs, sealedsecrets, vaultsecrets
 from controller.http import server as http_server
 from controller.keys import publish, registry
 from controller.settings import ControllerSettings
@@ -122,7 +122,12 @@ class Controller:
                 certificate_path=conn.cert_file, private_key_path=conn.key_file)
 
         sealedsecrets.register(reg, self.ctx, bitnami_compat=ours.bitnami_compat)
+        if ours.vault:
+            vaultsecrets.register(reg, kube=self.kube, controller_namespace=ours.namespace,
+                                  events=self.ctx.events)
         # -- further handler registrations (Vault, GitOps) go here, one call each --
+        if ours.gitops:
+            gitsyncs.register(reg, self.kube, settings=ours, events=self.ctx.events, now=utcnow)
         return reg
 
     def run(self) -> None:

@@ -22,6 +22,7 @@ class ControllerSettings:
     allow_local_sources: bool = False
     vault: bool = True
     gitops: bool = True
+    gitops_cache_root: str | None = None  # default: $SEALOPS_GITOPS_CACHE_ROOT or a temp dir
 
     @property
     def clusterwide(self) -> bool:

@@ -1,0 +1,233 @@
+"""One sync of one source, stage by stage; shared by the controller and `sealops sync/diff`.
+
+    fetch      the caller's `fetch()` gives a checkout        FetchFailed (PolicyViolation when
+                                                              the source itself is refused)
+    render     `render.render` of `path`                      RenderFailed
+    plan       `plan.plan` against the policy                 PolicyViolation / RenderFailed
+    apply      stage 0 (CRDs, Namespaces), then wait usable   ApplyFailed
+               stage 1 (SealedSecret, VaultSecret), then wait
+               Ready at generation + Secret exists            SecretsFailed
+               stage 2 in kind-order waves                    ApplyFailed
+    prune      previous inventory minus new (`prune`)         PruneFailed
+    done                                                      Succeeded
+
+Any failure stops the sync: nothing after it is applied, nothing is pruned, and the inventory
+becomes `previous.merge(confirmed applies)` (HOSTILE-INPUTS K43). After a good apply it is
+`planned.merge(failed prunes)`. No kopf and no status writes here: the caller reports the
+`Outcome`. Messages come from our errors (names, paths, reasons; API text already scrubbed).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller import render
+from controller.apply import applier, inventory, ordering, plan, prune, wait
+from controller.sources import git
+from sealer import errors
+from sealer.kube import client
+from sealer.kube import errors as kerrors
+
+__all__ = [
+    "APPLY_FAILED", "DEFAULT_WORKERS", "FETCH_FAILED", "POLICY_VIOLATION", "PRUNE_FAILED",
+    "REASONS", "RENDER_FAILED", "SECRETS_FAILED", "SUCCEEDED", "Counts", "Outcome", "Request",
+    "default_render", "run", "waves",
+]
+
+FETCH_FAILED = "FetchFailed"
+RENDER_FAILED = "RenderFailed"
+POLICY_VIOLATION = "PolicyViolation"
+SECRETS_FAILED = "SecretsFailed"
+APPLY_FAILED = "ApplyFailed"
+PRUNE_FAILED = "PruneFailed"
+SUCCEEDED = "Succeeded"
+REASONS = (FETCH_FAILED, RENDER_FAILED, POLICY_VIOLATION, SECRETS_FAILED, APPLY_FAILED,
+           PRUNE_FAILED, SUCCEEDED)
+
+DEFAULT_CLOCK = wait.DEFAULT_CLOCK
+# Apply concurrency per wave: the API server, not the client, is the bottleneck beyond this.
+DEFAULT_WORKERS = 8
+Fetch = Callable[[], git.Checkout]
+Render = Callable[[git.Checkout], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Request:
+    policy: plan.SyncPolicy
+    path: str = "."
+    previous: inventory.Inventory = field(default_factory=inventory.Inventory)
+    prune: bool = False
+    timeout: float = 300.0
+    dry_run: bool = False
+    wait: bool = True
+    workers: int = DEFAULT_WORKERS
+
+
+@dataclass(frozen=True)
+class Counts:
+    created: int = 0
+    configured: int = 0
+    unchanged: int = 0
+    pruned: int = 0
+    writes: int = 0
+
+    def __str__(self) -> str:
+        return (f"{self.created} created, {self.configured} configured, "
+                f"{self.unchanged} unchanged, {self.pruned} pruned")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    reason: str
+    message: str
+    revision: str | None
+    inventory: inventory.Inventory
+    counts: Counts = Counts()
+    retryable: bool = False
+    applied: tuple[applier.Applied, ...] = ()
+    pruned: prune.Result = field(default_factory=prune.Result)
+
+    @property
+    def ok(self) -> bool:
+        return self.reason == SUCCEEDED
+
+
+class _Failed(Exception):
+    def __init__(self, reason: str, exc: errors.SealopsError) -> None:
+        super().__init__(str(exc))
+        self.reason = reason
+        self.exc = exc
+
+
+def default_render(path: str) -> Render:
+    return lambda checkout: render.render(checkout.root, path=path)
+
+
+def run(fetch: Fetch, request: Request, *, kube: client.KubeClient,
+        render_objects: Render | None = None, checkpoint: applier.Checkpoint | None = None,
+        clock: wait.Clock = DEFAULT_CLOCK) -> Outcome:
+    """Run every stage once (see the module docstring); never raises a `SealopsError`."""
+    label = plan.sync_label_value(request.policy.sync_namespace, request.policy.sync_name)
+    engine = applier.Applier(kube, label=label, workers=request.workers,
+                             dry_run=request.dry_run, checkpoint=checkpoint)
+    deadline = clock.monotonic() + request.timeout
+    revision: str | None = None
+    try:
+        checkout = _stage(FETCH_FAILED, fetch)
+        revision = checkout.revision
+        objects = _stage(RENDER_FAILED, lambda: (render_objects or default_render(
+            request.path))(checkout))
+        planned = _stage(APPLY_FAILED, lambda: plan.plan(
+            objects, policy=request.policy, is_namespaced=_scope(kube)))
+        _apply(engine, kube, planned, request=request, deadline=deadline, clock=clock)
+        pruned = _prune(kube, planned, request=request)
+    except _Failed as failed:
+        return _failure(failed, revision=revision, request=request, engine=engine)
+    return _success(revision, planned, engine=engine, pruned=pruned)
+
+
+def _stage(reason: str, call: Callable[[], Any]) -> Any:
+    """Run one stage; a refusal by policy (a plaintext Secret, a namespace, a refused source
+    URL or an oversized checkout) is PolicyViolation and an invalid object RenderFailed,
+    whatever the stage; any other error gets the stage's `reason`."""
+    try:
+        return call()
+    except errors.PolicyError as exc:
+        raise _Failed(POLICY_VIOLATION, exc) from None
+    except errors.ManifestError as exc:
+        raise _Failed(RENDER_FAILED, exc) from None
+    except errors.SealopsError as exc:
+        raise _Failed(reason, exc) from None
+
+
+def _scope(kube: client.KubeClient) -> plan.IsNamespaced:
+    def is_namespaced(api_version: str, kind: str) -> bool:
+        try:
+            return kube.resource(api_version, kind).namespaced
+        except kerrors.ApiError as exc:
+            if exc.status == 404:
+                raise errors.ManifestError(
+                    f"kind {kind} of {api_version[:100]} is not served by the cluster "
+                    "(is its CRD installed?)") from None
+            raise
+    return is_namespaced
+
+
+def _apply(engine: applier.Applier, kube: client.KubeClient, planned: plan.Plan, *,
+           request: Request, deadline: float, clock: wait.Clock) -> None:
+    prerequisites, secrets, workloads = planned.stages
+    waiting = request.wait and not request.dry_run
+    done = _stage(APPLY_FAILED, lambda: engine.apply(prerequisites))
+    if waiting:
+        _stage(APPLY_FAILED, lambda: wait.prerequisites(kube, done, deadline=deadline,
+                                                        clock=clock))
+    done = _stage(SECRETS_FAILED, lambda: engine.apply(secrets))
+    if waiting:
+        _stage(SECRETS_FAILED, lambda: wait.materialized(
+            kube, done, deadline=deadline, workers=request.workers, clock=clock))
+    for wave in waves(workloads):
+        _stage(APPLY_FAILED, functools.partial(engine.apply, wave))
+
+
+def waves(objects: Sequence[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Consecutive runs of one kind (objects come in `ordering` order): each run is applied
+    concurrently, and the next kind starts only when the previous one is done."""
+    current: list[dict[str, Any]] = []
+    for obj in objects:
+        if current and ordering.sort_key(current[0])[:4] != ordering.sort_key(obj)[:4]:
+            yield current
+            current = []
+        current.append(obj)
+    if current:
+        yield current
+
+
+def _prune(kube: client.KubeClient, planned: plan.Plan, *, request: Request) -> prune.Result:
+    if not request.prune:
+        return prune.Result()
+    stale = inventory.diff(request.previous, planned.inventory)
+    result: prune.Result = _stage(PRUNE_FAILED, lambda: prune.prune(
+        kube, stale, policy=request.policy, inventory_size=len(request.previous),
+        dry_run=request.dry_run))
+    return result
+
+
+def _counts(engine: applier.Applier, pruned: prune.Result) -> Counts:
+    actions = [a.action for a in engine.applied]
+    return Counts(created=actions.count(applier.CREATED),
+                  configured=actions.count(applier.CONFIGURED),
+                  unchanged=actions.count(applier.UNCHANGED), pruned=len(pruned.deleted),
+                  writes=engine.writes)
+
+
+def _failure(failed: _Failed, *, revision: str | None, request: Request,
+             engine: applier.Applier) -> Outcome:
+    confirmed = [a.entry for a in engine.applied]
+    stage = {FETCH_FAILED: "fetch", RENDER_FAILED: "render", POLICY_VIOLATION: "policy",
+             SECRETS_FAILED: "secrets", APPLY_FAILED: "apply", PRUNE_FAILED: "prune"}
+    message = f"{stage[failed.reason]} failed: {failed}"
+    kept = request.previous if request.dry_run else request.previous.merge(confirmed)
+    return Outcome(reason=failed.reason, message=message, revision=revision, inventory=kept,
+                   counts=_counts(engine, prune.Result()), retryable=failed.exc.retryable,
+                   applied=tuple(engine.applied))
+
+
+def _success(revision: str | None, planned: plan.Plan, *, engine: applier.Applier,
+             pruned: prune.Result) -> Outcome:
+    failed = [entry for entry, _ in pruned.failed]
+    new = planned.inventory.merge(failed)
+    counts = _counts(engine, pruned)
+    if failed:
+        first, why = pruned.failed[0]
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        return Outcome(reason=PRUNE_FAILED, message=f"prune failed: {first}: {why}{more}",
+                       revision=revision, inventory=new, counts=counts, retryable=True,
+                       applied=tuple(engine.applied), pruned=pruned)
+    return Outcome(reason=SUCCEEDED,
+                   message=f"Applied revision {revision}: {len(planned.inventory)} objects",
+                   revision=revision, inventory=new, counts=counts,
+                   applied=tuple(engine.applied), pruned=pruned)
+

@@ -1,0 +1,186 @@
+"""Reconciling one GitSync: read it, fetch its source, run the pipeline, report. No kopf.
+
+    read the GitSync (gone or suspended -> nothing) -> parse spec and policy
+    -> [Reconciling=True when the generation or reconcile request is new]
+    -> pipeline.run(fetch: credentials from the secretRef at this moment, then `git.fetch`
+       into the GitSync's own cache dir: one `ls-remote`, no fetch when the revision is cached)
+    -> report.finish (status and Events only when changed)
+
+The rendered objects of the last revision are kept in memory per GitSync, so an interval
+re-sync of an unchanged revision costs one ls-remote, a few LISTs and no render. Git
+credentials live only in the `Credentials` object passed to git; they are never logged.
+Called by `scheduler.Scheduler` (one run per GitSync at a time); returns when to run again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import datetime
+import logging
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from controller import status
+from controller.apply import applier, inventory
+from controller.gitops import pipeline, report, spec
+from controller.sources import credentials, git
+from controller.sources import errors as source_errors
+from sealer import errors
+from sealer.kube import client
+
+__all__ = ["GITSYNCS", "REQUESTED_AT", "Context", "Result", "reconcile", "revision_name"]
+
+logger = logging.getLogger(__name__)
+
+GITSYNCS = client.Resource("sealops.dev", "v1alpha1", "GitSync", "gitsyncs", True)
+REQUESTED_AT = "sealops.dev/reconcile-requested-at"
+Key = tuple[str, str]
+
+
+@dataclasses.dataclass
+class Context:
+    kube: client.KubeClient
+    events: status.EventRecorder
+    controller_namespace: str
+    cache_root: Path
+    now: Callable[[], datetime.datetime]
+    allow_local: bool = False
+    workers: int = pipeline.DEFAULT_WORKERS
+    checkpoint: applier.Checkpoint | None = None
+    renders: dict[Key, tuple[str, str, list[dict[str, Any]]]] = dataclasses.field(
+        default_factory=dict)
+    guard: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def cache_dir(self, obj: dict[str, Any]) -> Path:
+        meta = obj["metadata"]
+        return self.cache_root / str(meta["namespace"]) / f"{meta['name']}-{meta['uid'][:8]}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """`interval`: seconds until the next regular run (None: only on a new event)."""
+
+    interval: float | None
+    ok: bool = True
+
+
+def reconcile(ctx: Context, *, namespace: str, name: str) -> Result:
+    obj = ctx.kube.get(GITSYNCS, name, namespace=namespace)
+    if obj is None or obj["metadata"].get("deletionTimestamp"):
+        forget(ctx, namespace=namespace, name=name)
+        return Result(None)
+    requested = (obj["metadata"].get("annotations") or {}).get(REQUESTED_AT)
+    try:
+        parsed = spec.parse(obj.get("spec"))
+        policy = spec.policy_for(parsed, namespace=namespace, name=name,
+                                 controller_namespace=ctx.controller_namespace)
+    except errors.SealopsError as exc:
+        _finish(ctx, obj, _refused(obj, exc), requested=requested)
+        return Result(None, ok=False)
+    if parsed.suspend:
+        return Result(None)
+    if report.needs_progress(obj, requested=requested):
+        obj = dict(report.progressing(ctx.kube, GITSYNCS, obj, now=_stamp(ctx)))
+    request = pipeline.Request(
+        policy=policy, path=parsed.path, previous=_previous(obj), prune=parsed.prune,
+        timeout=parsed.timeout, workers=ctx.workers)
+    outcome = pipeline.run(lambda: _fetch(ctx, obj, parsed), request, kube=ctx.kube,
+                           render_objects=_cached_render(ctx, (namespace, name), parsed.path),
+                           checkpoint=ctx.checkpoint)
+    _finish(ctx, obj, outcome, requested=requested)
+    return Result(parsed.interval, ok=outcome.ok)
+
+
+def forget(ctx: Context, *, namespace: str, name: str) -> None:
+    """Drop what is kept for a deleted GitSync: its render and its cache directories."""
+    with ctx.guard:
+        ctx.renders.pop((namespace, name), None)
+    base = ctx.cache_root / namespace
+    if base.is_dir():
+        for path in base.glob(f"{name}-*"):
+            if path.name[len(name) + 1:].isalnum():
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def revision_name(ref: git.Ref, sha: str) -> str:
+    """Flux-style: `main@sha1:<sha>`, `v1.0@sha1:<sha>`, or `sha1:<sha>` for a commit."""
+    algo = "sha256" if len(sha) == 64 else "sha1"
+    named = ref.branch or ref.tag
+    return f"{named}@{algo}:{sha}" if named else f"{algo}:{sha}"
+
+
+def _fetch(ctx: Context, obj: dict[str, Any], parsed: spec.GitSyncSpec) -> git.Checkout:
+    creds = _credentials(ctx, obj["metadata"]["namespace"], parsed.secret_ref)
+    checkout = git.fetch(parsed.url, parsed.ref, cache_dir=ctx.cache_dir(obj), creds=creds,
+                         timeout=parsed.timeout, allow_local=ctx.allow_local)
+    return git.Checkout(revision=revision_name(parsed.ref, checkout.revision),
+                        root=checkout.root)
+
+
+def _credentials(ctx: Context, namespace: str,
+                 secret_ref: str | None) -> credentials.Credentials | None:
+    if secret_ref is None:
+        return None
+    secret = ctx.kube.get(client.SECRETS, secret_ref, namespace=namespace)
+    if secret is None:
+        raise source_errors.FetchError(f"secretRef: Secret {namespace}/{secret_ref} not found")
+    data: dict[str, bytes] = {}
+    for key, value in (secret.get("data") or {}).items():
+        try:
+            data[key] = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            raise source_errors.FetchError(
+                f"secretRef: key {key!r} of Secret {namespace}/{secret_ref} is not "
+                "valid base64") from None
+    return credentials.Credentials.from_secret_data(data)
+
+
+def _cached_render(ctx: Context, key: Key, path: str) -> pipeline.Render:
+    def render_objects(checkout: git.Checkout) -> list[dict[str, Any]]:
+        with ctx.guard:
+            cached = ctx.renders.get(key)
+        if cached is not None and cached[:2] == (checkout.revision, path):
+            return cached[2]
+        objects = pipeline.default_render(path)(checkout)
+        with ctx.guard:
+            ctx.renders[key] = (checkout.revision, path, objects)
+        return objects
+    return render_objects
+
+
+def _previous(obj: dict[str, Any]) -> inventory.Inventory:
+    entries = ((obj.get("status") or {}).get("inventory") or {}).get("entries")
+    try:
+        return inventory.Inventory.from_status(entries)
+    except errors.ManifestError:
+        # An unreadable inventory prunes nothing (the safe side); the next success rewrites it.
+        logger.warning("GitSync %s/%s: unreadable status.inventory ignored",
+                       obj["metadata"]["namespace"], obj["metadata"]["name"])
+        return inventory.Inventory()
+
+
+def _refused(obj: dict[str, Any], exc: errors.SealopsError) -> pipeline.Outcome:
+    return pipeline.Outcome(reason=pipeline.POLICY_VIOLATION, message=f"spec refused: {exc}",
+                            revision=None, inventory=_previous(obj))
+
+
+def _finish(ctx: Context, obj: dict[str, Any], outcome: pipeline.Outcome, *,
+            requested: str | None) -> None:
+    meta = obj["metadata"]
+    report.finish(ctx.kube, GITSYNCS, obj, outcome, requested=requested, now=_stamp(ctx),
+                  events=ctx.events)
+    if outcome.ok:
+        logger.info("GitSync %s/%s: revision %s applied (%s; %d writes)", meta["namespace"],
+                    meta["name"], outcome.revision, outcome.counts, outcome.counts.writes)
+    else:
+        logger.warning("GitSync %s/%s: %s: %s", meta["namespace"], meta["name"],
+                       outcome.reason, outcome.message)
+
+
+def _stamp(ctx: Context) -> str:
+    return status.rfc3339(ctx.now())

@@ -1,0 +1,147 @@
+"""A GitSync's spec, parsed and checked, and the policy it gets (which namespaces it manages).
+
+Namespace rule (HOSTILE-INPUTS S18; documented in crds/gitsyncs.sealops.dev.yaml):
+
+- A GitSync in the controller's namespace belongs to the cluster admin: it may apply objects to
+  any namespace and cluster-scoped objects (CRDs, Namespaces, ClusterRoles, ...).
+- Any other GitSync (a tenant's) manages its own namespace only: a `spec.targetNamespace`
+  naming another namespace is refused, since the controller's rights would otherwise let
+  whoever may create a GitSync in one namespace write into any other (a confused deputy).
+  Cluster-scoped objects are refused except a `Namespace` object naming its own namespace.
+  Syncing into several namespaces is the admin's: put that GitSync in the controller's
+  namespace.
+- Anything outside -> `PolicyError`, reported as `PolicyViolation`; nothing is applied.
+
+Durations are Go-style (`5m`, `1h30m`); `interval` defaults to 5m, `timeout` to the interval.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from controller.apply import plan
+from controller.settings import parse_duration
+from controller.sources import git
+from sealer import errors
+
+__all__ = ["DEFAULT_INTERVAL", "GitSyncSpec", "parse", "policy_for"]
+
+DEFAULT_INTERVAL = datetime.timedelta(minutes=5)
+MIN_INTERVAL = datetime.timedelta(seconds=1)
+_DNS_LABEL = re.compile(r"^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class GitSyncSpec:
+    url: str
+    ref: git.Ref
+    path: str = "."
+    interval: float = DEFAULT_INTERVAL.total_seconds()
+    timeout: float = DEFAULT_INTERVAL.total_seconds()
+    prune: bool = False
+    target_namespace: str | None = None
+    secret_ref: str | None = None
+    suspend: bool = False
+    allow_empty: bool = False
+    allow_plaintext_secrets: bool = False
+
+
+def parse(spec: Any) -> GitSyncSpec:
+    """The checked spec; `ManifestError` naming the field for anything malformed."""
+    if not isinstance(spec, Mapping):
+        raise errors.ManifestError("spec must be a mapping")
+    url = spec.get("url")
+    if not isinstance(url, str) or not url:
+        raise errors.ManifestError("spec.url is required")
+    interval = _duration(spec, "interval", DEFAULT_INTERVAL)
+    if interval < MIN_INTERVAL:
+        raise errors.ManifestError(f"spec.interval must be at least {MIN_INTERVAL.seconds}s")
+    timeout = _duration(spec, "timeout", interval)
+    return GitSyncSpec(
+        url=url, ref=_ref(spec.get("ref")), path=_string(spec, "path") or ".",
+        interval=interval.total_seconds(), timeout=max(1.0, timeout.total_seconds()),
+        prune=_flag(spec, "prune"), target_namespace=_namespace(spec.get("targetNamespace")),
+        secret_ref=_secret_ref(spec.get("secretRef")), suspend=_flag(spec, "suspend"),
+        allow_empty=_flag(spec, "allowEmpty"),
+        allow_plaintext_secrets=_flag(spec, "allowPlaintextSecrets"))
+
+
+def policy_for(spec: GitSyncSpec, *, namespace: str, name: str,
+               controller_namespace: str) -> plan.SyncPolicy:
+    """The `SyncPolicy` of the GitSync `namespace/name` (see the namespace rule above)."""
+    admin = namespace == controller_namespace
+    target = spec.target_namespace
+    if not admin and target not in (None, namespace):
+        where = "the controller's namespace" if target == controller_namespace else \
+            "another namespace"
+        raise errors.PolicyError(
+            f"GitSync {namespace}/{name}: targetNamespace {target!r} is {where}; a GitSync "
+            f"outside {controller_namespace} may only manage its own namespace")
+    allowed = None if admin else frozenset({namespace})
+    return plan.SyncPolicy(
+        sync_namespace=namespace, sync_name=name, target_namespace=target or namespace,
+        allowed_namespaces=allowed, allow_cluster_scoped=admin,
+        allow_plaintext_secrets=spec.allow_plaintext_secrets, allow_empty=spec.allow_empty)
+
+
+def _ref(value: Any) -> git.Ref:
+    if value is None:
+        return git.Ref(branch="main")
+    if not isinstance(value, Mapping):
+        raise errors.ManifestError("spec.ref must be a mapping")
+    fields = {key: value.get(key) for key in ("branch", "tag", "commit")}
+    for key, item in fields.items():
+        if item is not None and not isinstance(item, str):
+            raise errors.ManifestError(f"spec.ref.{key} must be a string")
+    try:
+        return git.Ref(branch=fields["branch"], tag=fields["tag"], commit=fields["commit"])
+    except errors.PolicyError as exc:
+        raise errors.ManifestError(f"spec.{exc}") from None
+
+
+def _duration(spec: Mapping[str, Any], key: str,
+              default: datetime.timedelta) -> datetime.timedelta:
+    value = spec.get(key)
+    if value is None:
+        return default
+    try:
+        return parse_duration(str(value))
+    except ValueError:
+        raise errors.ManifestError(
+            f"spec.{key}: invalid duration {str(value)[:40]!r}; use e.g. 5m, 1h, 30s") from None
+
+
+def _flag(spec: Mapping[str, Any], key: str) -> bool:
+    value = spec.get(key, False)
+    if not isinstance(value, bool):
+        raise errors.ManifestError(f"spec.{key} must be true or false")
+    return value
+
+
+def _string(spec: Mapping[str, Any], key: str) -> str | None:
+    value = spec.get(key)
+    if value is not None and not isinstance(value, str):
+        raise errors.ManifestError(f"spec.{key} must be a string")
+    return value
+
+
+def _namespace(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _DNS_LABEL.match(value):
+        raise errors.ManifestError("spec.targetNamespace must be a valid namespace name")
+    return value
+
+
+def _secret_ref(value: Any) -> str | None:
+    if value is None:
+        return None
+    name = value.get("name") if isinstance(value, Mapping) else None
+    if not isinstance(name, str) or not _DNS_SUBDOMAIN.match(name):
+        raise errors.ManifestError("spec.secretRef.name must be a valid Secret name")
+    return name

@@ -1,0 +1,45 @@
+"""kopf adapters for GitSyncs: events feed the GitOps scheduler; nothing else happens here.
+
+Only a level-triggered `on.event` handler (kopf keeps no diff-base or progress annotation and
+adds no finalizer); the schedule itself is `controller.gitops.scheduler` on its own thread,
+started and stopped with the operator. Deleting a GitSync leaves its objects in place.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+import kopf
+
+from controller import status
+from controller.gitops import reconciler, service
+from controller.settings import ControllerSettings
+from sealer.kube import client
+
+
+def register(registry: kopf.OperatorRegistry, kube: client.KubeClient, *,
+             settings: ControllerSettings, events: status.EventRecorder,
+             now: Callable[[], datetime.datetime]) -> service.Service:
+    gitops = service.Service(kube, settings=settings, events=events, now=now)
+    res = reconciler.GITSYNCS
+
+    @kopf.on.startup(registry=registry, id="gitops-start")
+    def start(settings: kopf.OperatorSettings, **_: Any) -> None:
+        gitops.start(priority=int(settings.peering.priority))
+
+    @kopf.on.cleanup(registry=registry, id="gitops-stop")
+    def stop(**_: Any) -> None:
+        gitops.stop()
+
+    def on_gitsync(**kwargs: Any) -> None:
+        event, body = kwargs["event"], kwargs["body"]
+        if event.get("type") == "DELETED":
+            gitops.forget(body)
+        else:
+            gitops.notify(body)
+
+    kopf.on.event(res.group, res.version, res.plural, registry=registry,
+                  id="gitsyncs")(on_gitsync)
+    return gitops
