@@ -20,7 +20,7 @@ from typing import Any
 import kopf
 
 from controller import metrics as metrics_mod
-from controller import status
+from controller import peering, status
 from controller.handlers import gitsyncs, sealedsecrets, vaultsecrets
 from controller.http import server as http_server
 from controller.keys import publish, registry
@@ -31,9 +31,6 @@ from sealer.kube import errors as kerrors
 
 logger = logging.getLogger(__name__)
 
-KOPF_PEERINGS = client.Resource("kopf.dev", "v1", "KopfPeering", "kopfpeerings", True)
-CLUSTER_PEERINGS = client.Resource("kopf.dev", "v1", "ClusterKopfPeering",
-                                   "clusterkopfpeerings", False)
 
 
 def utcnow() -> datetime.datetime:
@@ -56,6 +53,9 @@ class Controller:
             events=status.EventRecorder(self.kube, now=utcnow), metrics=self.metrics,
             now=utcnow)
         self.stop_flag = threading.Event()
+        # Loops of our own (GitOps, Vault, key renewal) act only while kopf would.
+        self.gate = peering.Gate(self.kube, peering_name=settings.peering_name,
+                                 clusterwide=settings.clusterwide, now=utcnow)
         self.http: Any = None
 
     def prepare(self) -> None:
@@ -84,15 +84,26 @@ class Controller:
         if renewal is not None and renewal.total_seconds() > 0:
             period = max(0.5, min(60.0, renewal.total_seconds() / 10))
         while not self.stop_flag.wait(period):
+            if not self.gate.open_for(self._gate_namespace()):
+                try:
+                    self.keys.reload()  # another replica renews; pick up what it made
+                    self.metrics.set_generations(len(self.keys.keyring))
+                except Exception:
+                    logger.exception("reloading key generations failed")
+                continue
             try:
                 self.ensure_keys()
             except Exception:  # keep renewing; the next round retries
                 logger.exception("key renewal failed")
 
+    def _gate_namespace(self) -> str:
+        watched = self.settings.watch_namespaces
+        return watched[0] if watched else self.settings.namespace
+
     def _ensure_peering(self) -> None:
         name = self.settings.peering_name
-        targets = [(CLUSTER_PEERINGS, None)] if self.settings.clusterwide else \
-            [(KOPF_PEERINGS, ns) for ns in self.settings.watch_namespaces]
+        targets = [(peering.CLUSTER_PEERINGS, None)] if self.settings.clusterwide else \
+            [(peering.KOPF_PEERINGS, ns) for ns in self.settings.watch_namespaces]
         for res, ns in targets:
             body: dict[str, Any] = {"apiVersion": "kopf.dev/v1", "kind": res.kind,
                                     "metadata": {"name": name}}
@@ -112,6 +123,7 @@ class Controller:
         @kopf.on.startup(registry=reg)
         def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
             _configure(settings, workers=ours.workers, peering_name=ours.peering_name)
+            self.gate.started(int(settings.peering.priority))
 
         @kopf.on.login(registry=reg)
         def login(**_: Any) -> kopf.ConnectionInfo:
@@ -124,10 +136,11 @@ class Controller:
         sealedsecrets.register(reg, self.ctx, bitnami_compat=ours.bitnami_compat)
         if ours.vault:
             vaultsecrets.register(reg, kube=self.kube, controller_namespace=ours.namespace,
-                                  events=self.ctx.events)
+                                  events=self.ctx.events, gate=self.gate.open_for)
         # -- further handler registrations (Vault, GitOps) go here, one call each --
         if ours.gitops:
-            gitsyncs.register(reg, self.kube, settings=ours, events=self.ctx.events, now=utcnow)
+            gitsyncs.register(reg, self.kube, settings=ours, events=self.ctx.events, now=utcnow,
+                              gate=self.gate)
         return reg
 
     def run(self) -> None:

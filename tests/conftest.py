@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from typing import Any
+
 import pytest
 
 UNIT_TIMEOUT_S = 2
@@ -13,3 +16,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             "timeout"
         ) is None:
             item.add_marker(pytest.mark.timeout(UNIT_TIMEOUT_S))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A SIGTERM (CI timeout, `kill`) unwinds like Ctrl-C, so session fixtures tear down the
+    control plane, controllers and servers instead of leaving them running."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)

@@ -6,7 +6,6 @@ here (`controller.handlers.gitsyncs` is the kopf adapter).
     report       the GitSync's status and Events from an `Outcome`, written only when changed
     reconciler   one GitSync: read it, credentials from its secretRef, fetch, run, report
     scheduler    when each GitSync runs (intervals, triggers, backoff), one run at a time
-    peering      the scheduler's gate: only the replica kopf lets act runs GitSyncs
     service      the above wired together for a running controller
     oneshot      `sealops sync|diff|build`: sources, names, the inventory ConfigMap
 

@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from controller import status
-from controller.gitops import peering, reconciler, scheduler
+from controller import peering, status
+from controller.gitops import reconciler, scheduler
 from controller.settings import ControllerSettings
 from sealer.kube import client
 
@@ -38,7 +38,7 @@ def trigger_of(body: Mapping[str, Any]) -> tuple[Any, Any]:
 class Service:
     def __init__(self, kube: client.KubeClient, *, settings: ControllerSettings,
                  events: status.EventRecorder, now: Callable[[], datetime.datetime],
-                 workers: int = 2) -> None:
+                 gate: peering.Gate, workers: int = 2) -> None:
         configured = settings.gitops_cache_root or os.environ.get(CACHE_ROOT_ENV)
         self._own_cache = configured is None
         root = Path(configured) if configured else Path(
@@ -47,16 +47,14 @@ class Service:
         self.context = reconciler.Context(
             kube=kube, events=events, controller_namespace=settings.namespace,
             cache_root=root, now=now, allow_local=settings.allow_local_sources)
-        self.gate = peering.Gate(kube, peering_name=settings.peering_name,
-                                 clusterwide=settings.clusterwide, now=now)
+        self.gate = gate
         self.scheduler = scheduler.Scheduler(
             self._run, workers=workers, gate=lambda key: self.gate.open_for(key[0]))
 
     def _run(self, key: scheduler.Key) -> reconciler.Result:
         return reconciler.reconcile(self.context, namespace=key[0], name=key[1])
 
-    def start(self, priority: int) -> None:
-        self.gate.started(priority)
+    def start(self) -> None:
         self.scheduler.start()
 
     def stop(self) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import kopf
 
-from controller import status
+from controller import peering, status
 from controller.gitops import reconciler, service
 from controller.settings import ControllerSettings
 from sealer.kube import client
@@ -21,13 +21,13 @@ from sealer.kube import client
 
 def register(registry: kopf.OperatorRegistry, kube: client.KubeClient, *,
              settings: ControllerSettings, events: status.EventRecorder,
-             now: Callable[[], datetime.datetime]) -> service.Service:
-    gitops = service.Service(kube, settings=settings, events=events, now=now)
+             now: Callable[[], datetime.datetime], gate: peering.Gate) -> service.Service:
+    gitops = service.Service(kube, settings=settings, events=events, now=now, gate=gate)
     res = reconciler.GITSYNCS
 
     @kopf.on.startup(registry=registry, id="gitops-start")
-    def start(settings: kopf.OperatorSettings, **_: Any) -> None:
-        gitops.start(priority=int(settings.peering.priority))
+    def start(**_: Any) -> None:
+        gitops.start()
 
     @kopf.on.cleanup(registry=registry, id="gitops-stop")
     def stop(**_: Any) -> None:

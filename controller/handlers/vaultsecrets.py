@@ -9,6 +9,7 @@ cleanup handlers).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import kopf
@@ -19,8 +20,10 @@ from sealer.kube import client
 
 
 def register(registry: kopf.OperatorRegistry, *, kube: client.KubeClient,
-             controller_namespace: str, events: status.EventRecorder) -> runtime.Runtime:
-    sync = runtime.Runtime(kube, controller_namespace=controller_namespace, events=events)
+             controller_namespace: str, events: status.EventRecorder,
+             gate: Callable[[str], bool]) -> runtime.Runtime:
+    sync = runtime.Runtime(kube, controller_namespace=controller_namespace, events=events,
+                           gate=gate)
 
     @kopf.on.startup(registry=registry, id="vault-sync-start")
     def start(**_: Any) -> None:

@@ -19,9 +19,10 @@ lost or repeated event costs at most one extra run. When a VaultSecret runs:
     after any other failure                the next refresh (a 403 never loops hot)
     invalid spec                           when the spec changes
 
-Known limit: kopf pauses its watches when a peer with a higher priority appears, but this
-scheduler keeps refreshing the objects it already knows. Writes stay idempotent (compare
-before write), so a paused replica costs Vault reads, not conflicting writes.
+Peering: kopf pauses its watches when a peer with a higher priority appears; this scheduler is
+not a kopf handler, so before each run it asks the shared peering gate (`controller.peering`)
+and, while another replica acts, only re-checks later: a paused replica reads no Vault and
+writes nothing.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 SYNC_KEY = "VaultSecret"
+PAUSED_RECHECK_S = 5.0
 STORE_KEY = "Store"
 
 
@@ -67,7 +69,9 @@ class Runtime:
     def __init__(self, kube: client.KubeClient, *, controller_namespace: str,
                  events: status.EventRecorder, tuning: context.Tuning | None = None,
                  now: Callable[[], datetime.datetime] = utcnow,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None,
+                 gate: Callable[[str], bool] = lambda _namespace: True) -> None:
+        self._gate = gate
         tuning = tuning or context.Tuning()
         rng = rng or random.SystemRandom()
         self.ctx = context.Context(
@@ -187,6 +191,9 @@ class Runtime:
             return ""
 
     def _work(self, key: Any) -> float | None:
+        namespace = key[1].namespace if key[0] == STORE_KEY else key[1]
+        if not self._gate(namespace or self.ctx.controller_namespace):
+            return PAUSED_RECHECK_S  # another replica acts; look again later
         if key[0] == STORE_KEY:
             return self._check_store(key[1])
         return self._sync((key[1], key[2]))

@@ -106,7 +106,11 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def _spawn(argv: list[str], *, log: Path) -> subprocess.Popen[bytes]:
+def _spawn(argv: list[str], *, log: Path, detached: bool) -> subprocess.Popen[bytes]:
+    if not detached and shutil.which("setpriv"):
+        # SIGKILL the process when the one that started it dies, so a killed test run never
+        # leaves etcd or kube-apiserver behind (util-linux; PR_SET_PDEATHSIG).
+        argv = ["setpriv", "--pdeathsig", "KILL", "--", *argv]
     with log.open("ab") as out:
         return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
@@ -179,8 +183,11 @@ def _wait_controller_manager(proc: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError("kube-controller-manager did not start its garbage collector in 10 s")
 
 
-def start(*, workdir: Path | None = None) -> ControlPlane:
-    """Start etcd, kube-apiserver and kube-controller-manager; return once /readyz is ok."""
+def start(*, workdir: Path | None = None, detached: bool = False) -> ControlPlane:
+    """Start etcd, kube-apiserver and kube-controller-manager; return once /readyz is ok.
+
+    Unless `detached` (for `make cluster`), the processes die with the calling process.
+    """
     if not binaries_ready():
         raise RuntimeError(
             "control plane binaries are missing: run `make cluster-binaries` "
@@ -211,7 +218,7 @@ def start(*, workdir: Path | None = None) -> ControlPlane:
             "--initial-advertise-peer-urls", f"http://127.0.0.1:{etcd_peer}",
             "--initial-cluster", f"sealops=http://127.0.0.1:{etcd_peer}",
             "--unsafe-no-fsync",
-        ], log=logs[0]))
+        ], log=logs[0], detached=detached))
         procs.append(_spawn([
             str(bins / "kube-apiserver"),
             f"--etcd-servers=http://127.0.0.1:{etcd_port}",
@@ -224,7 +231,7 @@ def start(*, workdir: Path | None = None) -> ControlPlane:
             "--api-audiences=https://kubernetes.default.svc",
             "--service-cluster-ip-range=10.0.0.0/24", "--insecure-port=0",
             "--enable-priority-and-fairness=false",
-        ], log=logs[1]))
+        ], log=logs[1], detached=detached))
         _wait_ready(server, token, procs=procs, logs=logs)
         _write_kubeconfig(kubeconfig, server=server, token=token,
                           ca=wd / "certs" / "apiserver.crt")
@@ -239,7 +246,7 @@ def start(*, workdir: Path | None = None) -> ControlPlane:
             f"--service-account-private-key-file={sa_key}",
             f"--root-ca-file={wd / 'certs' / 'apiserver.crt'}", "--secure-port=0",
             "--port=0",  # no insecure listener on the fixed port 10252: runs may overlap
-        ], log=logs[2]))
+        ], log=logs[2], detached=detached))
         _wait_controller_manager(procs[2], logs[2])
     except BaseException:
         cp.stop()
@@ -263,7 +270,7 @@ def _cmd_up(state_dir: Path) -> int:
     if state_file.exists():
         _cmd_down(state_dir, quiet=True)
     state_dir.mkdir(parents=True, exist_ok=True)
-    cp = start(workdir=Path(tempfile.mkdtemp(prefix="sealops-cluster-")))
+    cp = start(workdir=Path(tempfile.mkdtemp(prefix="sealops-cluster-")), detached=True)
     shutil.copy(cp.kubeconfig, state_dir / "kubeconfig")
     (state_dir / "kubeconfig").chmod(0o600)
     state_file.write_text(json.dumps(cp.to_state()))

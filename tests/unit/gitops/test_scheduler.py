@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime
 
-from controller.gitops import peering, reconciler, scheduler
+from controller import peering
+from controller.gitops import reconciler, scheduler
 
 KEY = ("shop", "app")
 OK = reconciler.Result(300.0, ok=True)

@@ -1,7 +1,8 @@
-"""Is this replica the one that acts? The scheduler's gate, read from kopf's peering object.
+"""Is this replica the one that acts? The gate of every loop that kopf does not drive.
 
-kopf pauses a replica's handlers when a live peer with a higher priority exists, but our
-scheduler thread is not a kopf handler, so it asks the same question before each run: it reads
+kopf pauses a replica's handlers when a live peer with a higher priority exists, but the
+GitOps and Vault schedulers and the key renewal are threads of our own, so they ask the same
+question before each run: it reads
 the KopfPeering (or ClusterKopfPeering) that kopf keeps, and stays idle while any live peer
 (lastseen + lifetime in the future) has a higher priority than ours. Priorities are random
 31-bit numbers (see `controller.operator`), so an equal priority is our own entry. Until kopf
