@@ -60,7 +60,7 @@ def widget_crd(kube: Any) -> None:
     def established() -> bool:
         got = kube.get(crds, "widgets.harness.sealops.dev") or {}
         return any(c["type"] == "Established" and c["status"] == "True"
-                   for c in got.get("status", {}).get("conditions", []))
+                   for c in (got.get("status") or {}).get("conditions") or [])
 
     wait_for(established, what="the Widget CRD to be established")
     wait_for(lambda: _served(kube), what="the Widget API to be served")
