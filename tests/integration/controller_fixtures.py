@@ -42,7 +42,7 @@ def crds(kubeconfig: Path, kube: Any) -> None:
             name = crd["metadata"]["name"]
             wait_for(lambda n=name: any(
                 c["type"] == "Established" and c["status"] == "True"
-                for c in (kube.get(CRDS, n) or {}).get("status", {}).get("conditions", [])),
+                for c in ((kube.get(CRDS, n) or {}).get("status") or {}).get("conditions") or []),
                 what=f"CRD {name} established")
     kube.forget_discovery()
 
