@@ -120,7 +120,9 @@ def start_controller(kubeconfig: Path, kube: Any, crds: None,
             wait_for(lambda: "Handler 'key-secrets'" in running.log_text()
                      or "Resuming operations" in running.log_text()
                      or "Pausing operations" in running.log_text(),
-                     timeout=30, what="kopf to start watching")
+                     # A killed predecessor with a higher priority holds the peering entry
+                     # until it expires (30 s): only then does this replica act.
+                     timeout=75, what="kopf to start watching")
         return running
 
     yield start

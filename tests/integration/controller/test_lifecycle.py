@@ -165,7 +165,7 @@ def test_a_controller_killed_between_secret_and_status_converges_after_restart(
     start_controller(watch=namespace, key_namespace=crashing.key_namespace)
 
     cond = wait_for(lambda: ready_condition(kube.get(SEALOPS, "db", namespace=namespace)),
-                    what="Ready after the restart")
+                    timeout=60, what="Ready after the restart")
     assert (cond["status"], cond["reason"]) == ("True", "Succeeded")
     secrets_ = [s for s in kube.list(client.SECRETS, namespace=namespace)
                 if s.get("type") != "kubernetes.io/service-account-token"]
