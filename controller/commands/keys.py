@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sealer import errors
+from sealer.cli import backupfiles
 
 if TYPE_CHECKING:
     from sealer.crypto import keys
@@ -35,15 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["COMMANDS", "RestorePlan", "backup_pem", "keys_group", "legacy_secret",
            "restore_plan"]
 
-MAX_BACKUP_BYTES = 16 << 20
 BITNAMI_NAME_PREFIX = "sealed-secrets-key-"
-
-passphrase_option = click.option(
-    "--passphrase-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Read the passphrase from this file (one trailing newline is dropped); "
-    "without it you are prompted.",
-)
 namespace_option = click.option(
     "--namespace", required=True, help="The controller's key namespace (its --namespace)."
 )
@@ -192,34 +185,18 @@ def keys_group() -> None:
 
 @keys_group.command("backup")
 @namespace_option
-@click.option(
-    "--out",
-    "out_file",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Backup file to create (mode 0600; an existing file is never overwritten).",
-)
-@passphrase_option
+@backupfiles.out_option
+@backupfiles.passphrase_option
 @click.option("--include-bitnami", is_flag=True,
               help="Also back up Bitnami Sealed Secrets key Secrets in the namespace.")
-@click.option(
-    "--strength",
-    type=click.Choice(["interactive", "moderate", "sensitive"]),
-    default="moderate",
-    show_default=True,
-    help="Argon2id cost: interactive is fast (64 MiB), sensitive is slow (1 GiB of memory).",
-)
+@backupfiles.strength_option
 @click.pass_context
 def backup(  # noqa: PLR0917  (click passes every option as a parameter)
     ctx: click.Context, namespace: str, out_file: Path, passphrase_file: Path | None,
     include_bitnami: bool, strength: str,
 ) -> None:
     """Encrypt every key generation in NAMESPACE into a backup file under a passphrase."""
-    from sealer.cli import streams  # lazy import
-    from sealer.keystore import backup as backups
-
-    if out_file.exists() or out_file.is_symlink():
-        raise errors.UsageError(f"{out_file} already exists; refusing to overwrite it")
+    backupfiles.refuse_existing(out_file)
     kube = _connect(ctx)
     try:
         found, inactive = _key_secrets(kube, namespace=namespace,
@@ -233,14 +210,8 @@ def backup(  # noqa: PLR0917  (click passes every option as a parameter)
     if not found:
         raise errors.KeyMaterialError(f"no key Secrets in namespace {namespace}")
     pem, key_ids = backup_pem(found)
-    passphrase = streams.read_passphrase(passphrase_file, confirm=True)
-    ops, mem = {
-        "interactive": (backups.MIN_OPS, backups.MIN_MEM),
-        "moderate": (backups.DEFAULT_OPS, backups.DEFAULT_MEM),
-        "sensitive": (backups.MAX_OPS, backups.MAX_MEM),
-    }[strength]
-    blob = backups.encrypt_backup(pem, passphrase=passphrase, ops=ops, mem=mem)
-    streams.write_atomic(out_file, blob, mode=0o600, overwrite=False)
+    backupfiles.write(pem, out_file=out_file, passphrase_file=passphrase_file,
+                      strength=strength)
     click.echo(f"backed up {len(key_ids)} key(s) from namespace {namespace} to {out_file}: "
                f"{', '.join(key_ids)}", err=True)
 
@@ -248,18 +219,15 @@ def backup(  # noqa: PLR0917  (click passes every option as a parameter)
 @keys_group.command("restore")
 @click.argument("backup_file", type=click.Path(dir_okay=False, path_type=Path))
 @namespace_option
-@passphrase_option
+@backupfiles.passphrase_option
 @click.pass_context
 def restore(ctx: click.Context, backup_file: Path, namespace: str,
             passphrase_file: Path | None) -> None:
     """Create the key Secrets of a backup file in NAMESPACE (present keys are skipped)."""
-    from sealer.cli import streams  # lazy import
-    from sealer.crypto import keys
-    from sealer.keystore import backup as backups
+    from sealer.crypto import keys  # lazy import
 
-    blob = streams.read_file(backup_file, max_bytes=MAX_BACKUP_BYTES)
-    passphrase = streams.read_passphrase(passphrase_file, confirm=False)
-    restored = keys.parse_private_pem(backups.decrypt_backup(blob, passphrase=passphrase))
+    restored = keys.parse_private_pem(
+        backupfiles.read(backup_file, passphrase_file=passphrase_file))
     kube = _connect(ctx)
     try:
         # Every key present counts, active or not: a retired key is not revived by a restore.

@@ -11,19 +11,11 @@ from pathlib import Path
 import click
 
 from sealer import errors
+from sealer.cli import backupfiles, streams
 from sealer.cli import context as cli_context
-from sealer.cli import streams
 
 __all__ = ["keys_group"]
 
-MAX_BACKUP_BYTES = 16 << 20
-
-passphrase_option = click.option(
-    "--passphrase-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Read the passphrase from this file (one trailing newline is dropped); "
-    "without it you are prompted.",
-)
 
 
 @click.group(
@@ -84,39 +76,19 @@ def generate(ctx: click.Context, out_dir: Path, suite: str, rsa_bits: str) -> No
     type=click.Path(path_type=Path),
     help="Private key file (private.pem or a kubeseal tls.key) or directory.",
 )
-@click.option(
-    "--out",
-    "out_file",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Backup file to create (mode 0600; an existing file is never overwritten).",
-)
-@passphrase_option
-@click.option(
-    "--strength",
-    type=click.Choice(["interactive", "moderate", "sensitive"]),
-    default="moderate",
-    show_default=True,
-    help="Argon2id cost: interactive is fast (64 MiB), sensitive is slow (1 GiB of memory).",
-)
+@backupfiles.out_option
+@backupfiles.passphrase_option
+@backupfiles.strength_option
 def backup(key_path: Path, out_file: Path, passphrase_file: Path | None, strength: str) -> None:
     """Encrypt private keys into a backup file under a passphrase (Argon2id)."""
     from sealer.crypto import keys  # lazy import
-    from sealer.keystore import backup as backups
     from sealer.keystore import files
 
-    if out_file.exists() or out_file.is_symlink():
-        raise errors.UsageError(f"{out_file} already exists; refusing to overwrite it")
+    backupfiles.refuse_existing(out_file)
     keyring = files.read_private([key_path])
     pem = b"".join(keys.private_pem(key) for key in keyring)
-    passphrase = streams.read_passphrase(passphrase_file, confirm=True)
-    ops, mem = {
-        "interactive": (backups.MIN_OPS, backups.MIN_MEM),
-        "moderate": (backups.DEFAULT_OPS, backups.DEFAULT_MEM),
-        "sensitive": (backups.MAX_OPS, backups.MAX_MEM),
-    }[strength]
-    blob = backups.encrypt_backup(pem, passphrase=passphrase, ops=ops, mem=mem)
-    streams.write_atomic(out_file, blob, mode=0o600, overwrite=False)
+    backupfiles.write(pem, out_file=out_file, passphrase_file=passphrase_file,
+                      strength=strength)
     click.echo(f"backed up {len(keyring)} key(s) to {out_file}", err=True)
 
 
@@ -129,16 +101,13 @@ def backup(key_path: Path, out_file: Path, passphrase_file: Path | None, strengt
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory for private.pem (0600) and public.pem (0644); existing files are kept.",
 )
-@passphrase_option
+@backupfiles.passphrase_option
 def restore(backup_file: Path, out_dir: Path, passphrase_file: Path | None) -> None:
     """Decrypt a backup file into private.pem and public.pem."""
     from sealer.crypto import keyring as keyrings  # lazy import
     from sealer.crypto import keys
-    from sealer.keystore import backup as backups
 
-    blob = streams.read_file(backup_file, max_bytes=MAX_BACKUP_BYTES)
-    passphrase = streams.read_passphrase(passphrase_file, confirm=False)
-    pem = backups.decrypt_backup(blob, passphrase=passphrase)
+    pem = backupfiles.read(backup_file, passphrase_file=passphrase_file)
     keyring = keyrings.Keyring(keys.parse_private_pem(pem))
     private_path, public_path = out_dir / "private.pem", out_dir / "public.pem"
     newest = keyring.public()
