@@ -44,7 +44,8 @@ def cli(ctx: click.Context, kubeconfig: str | None, verbose: bool) -> None:
 
     \b
     Run the controller:        sealops controller --namespace sealops-system
-    Back up the cluster keys:  sealops keys backup --out keys.backup
+    Apply a repository once:   sealops sync ./gitops-repo --path apps/shop/overlays/dev
+    Back up the cluster keys:  sealops keys backup --namespace sealops-system --out keys.backup
     """
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
