@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from controller.commands import gitops as gitops_commands
+from controller.commands import keys as keys_commands
 from sealer import errors
 
 
@@ -94,14 +96,8 @@ def controller(ctx: click.Context, namespace: str, watch_namespaces: tuple[str, 
     operator.Controller(settings, kubeconfig=ctx.obj["kubeconfig"]).run()
 
 
-# Further command groups register here, one line each (modules under controller/commands/).
-# -- command registrations --
-from controller.commands import keys as _keys_commands  # noqa: E402
-
-cli.add_command(_keys_commands.keys_group)
-from controller.commands import gitops as _gitops_commands  # noqa: E402
-
-for _command in _gitops_commands.COMMANDS:
+cli.add_command(keys_commands.keys_group)
+for _command in gitops_commands.COMMANDS:
     cli.add_command(_command)
 
 

@@ -137,7 +137,6 @@ class Controller:
         if ours.vault:
             vaultsecrets.register(reg, kube=self.kube, controller_namespace=ours.namespace,
                                   events=self.ctx.events, gate=self.gate.open_for)
-        # -- further handler registrations (Vault, GitOps) go here, one call each --
         if ours.gitops:
             gitsyncs.register(reg, self.kube, settings=ours, events=self.ctx.events, now=utcnow,
                               gate=self.gate)
