@@ -10,9 +10,9 @@ from __future__ import annotations
 from cryptography.hazmat.primitives import serialization
 
 from sealer.crypto import keys
-from sealer.kube import client
+from sealer.kube import client, publickeys
 
-CONFIGMAP = "sealops-public-keys"
+CONFIGMAP = publickeys.CONFIGMAP  # what `seal cert` reads
 FIELD_MANAGER = "sealops-controller"
 
 

@@ -52,25 +52,9 @@ def read_input(path: str | None, *, max_bytes: int = MAX_INPUT_BYTES) -> tuple[b
 
 def read_file(path: Path, *, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
     """A regular file's bytes, refusing before reading when it is larger than `max_bytes`."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise errors.UsageError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise errors.UsageError(f"{path} is not a regular file")
-        if info.st_size > max_bytes:
-            raise errors.UsageError(f"{path} is {info.st_size} bytes; the limit is {max_bytes}")
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read(max_bytes + 1)
-    except OSError as exc:
-        raise errors.UsageError(f"cannot read {path}: {exc.strerror}") from None
-    finally:
-        os.close(fd)
-    if len(data) > max_bytes:
-        raise errors.UsageError(f"{path} grew beyond {max_bytes} bytes while being read")
-    return data
+    from sealer import _files  # lazy, like every import of a command module
+
+    return _files.read_regular(path, max_bytes=max_bytes, error=errors.UsageError)
 
 
 def write_atomic(path: Path, data: bytes, *, mode: int = 0o644, overwrite: bool = True) -> None:

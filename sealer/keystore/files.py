@@ -20,11 +20,10 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from sealer import errors
+from sealer import _files, errors
 from sealer.crypto import keyring, keys
 
 __all__ = ["MAX_KEY_FILE_BYTES", "read_private", "read_public", "write_generation"]
@@ -75,27 +74,8 @@ def _read_private_one(path: Path) -> list[keys.KeyGeneration | keys.LegacyKey]:
 
 def _read(path: Path) -> bytes:
     """Read a small regular file without blocking on FIFOs or reading unbounded data."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise errors.KeyMaterialError(f"cannot read key file {path}: {exc.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise errors.KeyMaterialError(f"key file {path} is not a regular file")
-        if info.st_size > MAX_KEY_FILE_BYTES:
-            raise errors.KeyMaterialError(
-                f"key file {path} is {info.st_size} bytes; the limit is {MAX_KEY_FILE_BYTES}"
-            )
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read(MAX_KEY_FILE_BYTES + 1)
-    except OSError as exc:
-        raise errors.KeyMaterialError(f"cannot read key file {path}: {exc.strerror}") from None
-    finally:
-        os.close(fd)
-    if len(data) > MAX_KEY_FILE_BYTES:
-        raise errors.KeyMaterialError(f"key file {path} grew beyond {MAX_KEY_FILE_BYTES} bytes")
-    return data
+    return _files.read_regular(path, max_bytes=MAX_KEY_FILE_BYTES,
+                               error=errors.KeyMaterialError, what="key file ")
 
 
 def write_generation(gen: keys.KeyGeneration, *, out_dir: Path) -> tuple[Path, Path]:

@@ -24,7 +24,7 @@ from sealer.kube import client
 
 __all__ = ["CONFIGMAP", "DEFAULT_NAMESPACE", "MAX_PEM_BYTES", "Published", "fetch", "parse"]
 
-CONFIGMAP = "sealops-public-keys"  # the name controller.keys.publish writes
+CONFIGMAP = "sealops-public-keys"  # controller.keys.publish writes it under this name
 DEFAULT_NAMESPACE = "sealops-system"
 PUBLIC_PEM = "public.pem"
 KEY_ID = "key-id"
