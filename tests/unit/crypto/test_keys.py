@@ -46,7 +46,6 @@ def test_generated_certificate_is_shaped_exactly_like_kubeseals(
     assert generation.created_at == NOW
 
 
-@pytest.mark.timeout(30)
 def test_generate_defaults_to_rsa_4096_with_v2_keys() -> None:
     gen = keys.generate(now=NOW + datetime.timedelta(microseconds=123456))
     assert gen.rsa.key_size == 4096
