@@ -183,6 +183,13 @@ As a pre-commit hook: `- repo: <sealops>` with `hooks: [{id: seal-check}]`.
 @sealing.cert_option
 @click.option("--namespace", help="With --fix: namespace for Secrets that declare none.")
 @sealing.suite_option
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1, max=64 << 20),
+    default=4 << 20,
+    show_default=True,
+    help="Larger files are not parsed and fail the check (they could hide a Secret).",
+)
 @cluster.cluster_options
 @click.pass_context
 def check(
@@ -192,22 +199,28 @@ def check(
     cert: Path | None,
     namespace: str | None,
     suite: str,
+    max_bytes: int,
 ) -> None:
     """Find plaintext Secrets and malformed sealed values in YAML/JSON files.
 
-    Directories are searched for *.yaml, *.yml and *.json (hidden directories skipped). Exits 1
-    and prints `file:line: kind ns/name item 'key': message` for each finding; never a value.
+    Directories are searched for *.yaml, *.yml and *.json (hidden directories skipped). Every
+    file is judged by its parsed documents, read as kubectl reads them; a file that cannot be
+    parsed or read, or is over --max-bytes, fails the check too. FIFOs, devices and sockets are
+    skipped (said on stderr). Exits 1 and prints `file:line: kind ns/name item 'key': message`
+    for each finding; never a value.
     """
     from sealer.manifests import check as checks  # lazy import
 
     targets = list(paths) or [Path(".")]
-    findings = checks.check_paths(targets)
-    if fix and findings:
-        _fix(ctx, findings, cert=cert, namespace=namespace, suite=suite)
-        findings = checks.check_paths(targets)
-    for finding in findings:
+    report = checks.scan(targets, max_bytes=max_bytes)
+    if fix and report.findings:
+        _fix(ctx, report.findings, cert=cert, namespace=namespace, suite=suite)
+        report = checks.scan(targets, max_bytes=max_bytes)
+    for skipped in report.skipped:
+        streams.warn(str(skipped))
+    for finding in report.findings:
         click.echo(str(finding))
-    if findings:
+    if report.findings:
         ctx.exit(1)
 
 
