@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sealer import errors
-from sealer.cli import cluster, sealing, streams
+from sealer.cli import cluster, envpolicy, sealing, streams
 
 if TYPE_CHECKING:
     from sealer.manifests import check as checks
@@ -58,6 +58,7 @@ def _write_all(results: Mapping[Path, tuple[str, int]]) -> None:
 
 @click.command(
     "reencrypt",
+    cls=envpolicy.Command,
     epilog="""\b
 Examples:
   seal reencrypt deploy/*.yaml                  # by the cluster's controller (/v1/rotate)
@@ -170,6 +171,7 @@ def _check_rotated(sent: secrets.SealedSecretManifest, rotated: Mapping[str, Any
 
 @click.command(
     "check",
+    cls=envpolicy.Command,
     epilog="""\b
 Examples:
   seal check                       # the current directory
@@ -179,7 +181,12 @@ As a pre-commit hook: `- repo: <sealops>` with `hooks: [{id: seal-check}]`.
 """,
 )
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--fix", is_flag=True, help="Seal plaintext Secrets in place (needs --cert).")
+@click.option(
+    "--fix",
+    cls=envpolicy.CommandLineOnly,
+    is_flag=True,
+    help="Seal plaintext Secrets in place (needs --cert).",
+)
 @sealing.cert_option
 @click.option("--namespace", help="With --fix: namespace for Secrets that declare none.")
 @sealing.suite_option

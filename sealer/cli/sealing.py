@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sealer import errors
-from sealer.cli import cluster, streams
+from sealer.cli import cluster, envpolicy, streams
 
 if TYPE_CHECKING:
     from sealer.crypto import envelope, keys
@@ -60,6 +60,7 @@ def suite_value(name: str) -> envelope.Suite:
 
 @click.command(
     "secret",
+    cls=envpolicy.Command,
     epilog="""\b
 Examples:
   seal secret secret.yaml --cert public.pem -o sealed.yaml
@@ -91,11 +92,13 @@ Examples:
 @click.option(
     "-o",
     "--output",
+    cls=envpolicy.CommandLineOnly,
     type=click.Path(dir_okay=False, allow_dash=True),
     help="Write here, not stdout.",
 )
 @click.option(
     "--merge-into",
+    cls=envpolicy.CommandLineOnly,
     type=click.Path(dir_okay=False, path_type=Path),
     help="Add or replace items in this existing SealedSecret file (rewritten in place unless -o).",
 )
@@ -131,6 +134,8 @@ def secret(
         raise errors.ManifestError(f"{source}: no Secret found")
     parsed = [secrets.parse_secret(doc, namespace=namespace) for doc in documents]
     for item in parsed:
+        own = secrets.scope_from_annotations(item.annotations).value
+        envpolicy.refuse_env_widening(ctx, scope=scope, own=own, what=f"Secret {item.ref}")
         if not item.data and not allow_empty_data:
             raise errors.ManifestError(
                 f"Secret {item.ref} has no data; pass --allow-empty-data if that is intended"
@@ -214,6 +219,7 @@ def _merge(
 
 @click.command(
     "raw",
+    cls=envpolicy.Command,
     epilog="""\b
 Examples:
   printf %s "$PASSWORD" | seal raw --cert public.pem --namespace prod --name db --item password
@@ -255,6 +261,8 @@ def raw(
     from sealer.crypto import scope as scopes
     from sealer.manifests import seal, secrets
 
+    # A raw value has no annotations of its own: the environment may not widen past strict.
+    envpolicy.refuse_env_widening(ctx, scope=scope, own="strict", what="the value")
     label = seal.sealed_label(scopes.Scope(scope), namespace=namespace, name=name)
     if item is None and from_file is not None:
         item = from_file.name
@@ -281,6 +289,7 @@ def raw(
 
 @click.command(
     "unseal",
+    cls=envpolicy.Command,
     epilog="""\b
 Examples:
   seal unseal sealed.yaml --key keys/private.pem
@@ -300,6 +309,7 @@ Examples:
 @click.option(
     "-o",
     "--output",
+    cls=envpolicy.CommandLineOnly,
     type=click.Path(dir_okay=False, allow_dash=True),
     help="Write the Secret here (mode 0600), not stdout.",
 )
