@@ -18,6 +18,7 @@ from sealer.cli import cluster, envpolicy, streams
 
 if TYPE_CHECKING:
     from sealer.crypto import envelope, keys
+    from sealer.crypto import keyring as keyrings
     from sealer.manifests import secrets
 
 __all__ = ["cert_option", "raw", "secret", "suite_option", "suite_value", "unseal", "v1_option"]
@@ -287,6 +288,26 @@ def raw(
     streams.emit(text, output=None)
 
 
+def _recovery_advice(keyring: keyrings.Keyring, *, key_id: str) -> str:
+    """What to do when `seal unseal` (disaster recovery) lacks the key a v2 value names.
+
+    Never "re-seal": whoever recovers has no plaintext to re-seal; they need that key's backup.
+    """
+    from sealer.crypto import keys  # lazy import
+
+    generations = [k for k in keyring if isinstance(k, keys.KeyGeneration)]
+    given = (
+        "the keys given are kubeseal keys only (tls.key), which open v1 envelopes, not v2"
+        if not generations
+        else "the keys given hold other sealops key generations"
+    )
+    return (
+        f"this is a v2 envelope, which only sealops key generation {key_id} opens; {given}. "
+        f"Supply that generation's private key with --key (restore it from its backup: "
+        "`seal keys restore BACKUP --out DIR`, or `sealops keys backup` of the cluster)"
+    )
+
+
 @click.command(
     "unseal",
     cls=envpolicy.Command,
@@ -328,7 +349,12 @@ def unseal(key_paths: tuple[Path, ...], file: str | None, fmt: str, output: str 
     if fmt == "json" and len(documents) != 1:
         raise errors.UsageError("--format json writes one object; the input holds several")
     keyring = files.read_private(list(key_paths))
-    opened = [seal.unseal(doc, keyring=keyring) for doc in documents]
+    try:
+        opened = [seal.unseal(doc, keyring=keyring) for doc in documents]
+    except errors.UnknownKeyError as exc:
+        raise errors.UnknownKeyError(
+            exc.item, exc.key_id, advice=_recovery_advice(keyring, key_id=exc.key_id)
+        ) from None
     streams.emit(
         safeyaml.dump(opened, fmt="json" if fmt == "json" else "yaml"), output=output, mode=0o600
     )
