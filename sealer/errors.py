@@ -93,12 +93,13 @@ class UnknownKeyError(UnsealError):
 
     reason = "UnknownKey"
 
-    def __init__(self, item: str, key_id: str) -> None:
+    def __init__(self, item: str, key_id: str, *, advice: str | None = None) -> None:
         self.key_id = key_id
+        advice = "re-seal it with the current certificate" if advice is None else advice
         SealopsError.__init__(
             self,
             f"cannot unseal item {item!r}: it was sealed for key {key_id}, which is not "
-            "in the keyring; re-seal it with the current certificate",
+            f"in the keyring; {advice}",
         )
         self.item = item
 

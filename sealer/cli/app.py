@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from sealer import errors
-from sealer.cli import cluster
+from sealer.cli import cluster, envpolicy
 from sealer.cli import context as cli_context
 
 __all__ = ["SealGroup", "main"]
@@ -30,11 +30,13 @@ class _Failure(click.ClickException):
         self.exit_code = error.exit_code  # type: ignore[misc]  # click declares a ClassVar
 
 
-class SealGroup(click.Group):
+class SealGroup(envpolicy.Group):
     """A click group that maps `SealopsError` to its exit code, once, for every subcommand.
 
     `lazy_commands` maps command names to `"module:attribute"`; a module is imported only when
     its command runs (or help lists it), so `seal secret` never loads the other commands.
+    Every command must be an `envpolicy.Command` or `envpolicy.Group`, so that what the
+    environment sets is announced and what it may not set is refused.
     """
 
     def __init__(
@@ -52,8 +54,8 @@ class SealGroup(click.Group):
             return super().get_command(ctx, cmd_name)
         module_name, _, attribute = target.partition(":")
         command = getattr(importlib.import_module(module_name), attribute)
-        if not isinstance(command, click.Command):
-            raise TypeError(f"{target} is not a click command")
+        if not isinstance(command, envpolicy.Command | envpolicy.Group):
+            raise TypeError(f"{target} is not an envpolicy.Command or envpolicy.Group")
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -98,8 +100,11 @@ def main(ctx: click.Context) -> None:
 
     Only the cluster's controller (or someone holding its private keys) can open them.
     Without --cert, the public keys are read from the cluster (ConfigMap sealops-public-keys
-    in --controller-namespace, default sealops-system). Every option can also be set by an
-    environment variable: SEAL_<COMMAND>_<OPTION>, for example SEAL_SECRET_CERT=keys/public.pem.
+    in --controller-namespace, default sealops-system). Options can also be set by an
+    environment variable: SEAL_<COMMAND>_<OPTION>, for example SEAL_SECRET_CERT=keys/public.pem;
+    each one used is announced on stderr. Options that write files, rewrite them in place or
+    lift a safety check are taken from the command line only, and SEAL_*_SCOPE never widens the
+    scope a Secret's own annotations give.
     """
     if ctx.obj is None:
         ctx.obj = cli_context.CliContext(fetch_public_keys=cluster.fetch_public_keys)

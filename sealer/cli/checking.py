@@ -1,7 +1,8 @@
 """`seal check` and `seal reencrypt`: commands that read and rewrite many files.
 
 Both compute every new file text first and write nothing unless all of them succeeded; then
-each file is replaced atomically. Findings and re-seals are `sealer.manifests.check`,
+`sealer.cli.fileset` replaces the files all or nothing (every temporary file written and
+fsynced before the first rename; symlinks followed, read-only files refused unless --force). Findings and re-seals are `sealer.manifests.check`,
 `.rewrite` and `.seal`, or the controller's `/v1/rotate` (`sealer.kube.controller`, reached as
 `cluster.controller_client` says) for `reencrypt` without `--key`; this module is glue.
 """
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sealer import errors
-from sealer.cli import cluster, sealing, streams
+from sealer.cli import cluster, envpolicy, fileset, sealing, streams
 
 if TYPE_CHECKING:
     from sealer.manifests import check as checks
@@ -28,36 +29,41 @@ PROGRESS_THRESHOLD = 5
 
 
 def _rewrite_all(
-    paths: Iterable[Path], *, transform: rewrite.Transform, label: str, count: int
-) -> dict[Path, tuple[str, int]]:
-    """New text per changed file; raises (naming the file on stderr) before anything is written."""
+    paths: Iterable[Path], *, transform: rewrite.Transform, label: str, force: bool = False
+) -> dict[fileset.Target, tuple[str, int]]:
+    """New text per changed file; raises (naming the file on stderr) before anything is written.
+
+    Symlinks are followed (their targets rewritten, said on stderr); read-only files are
+    refused unless `force` (see `sealer.cli.fileset`).
+    """
     from sealer.manifests import rewrite  # lazy import
 
-    results: dict[Path, tuple[str, int]] = {}
+    targets = fileset.inspect(paths, force=force, warn=streams.warn)
+    results: dict[fileset.Target, tuple[str, int]] = {}
     with click.progressbar(
-        paths, label=label, file=sys.stderr, hidden=count <= PROGRESS_THRESHOLD
+        targets, label=label, file=sys.stderr, hidden=len(targets) <= PROGRESS_THRESHOLD
     ) as bar:
-        for path in bar:
+        for target in bar:
             try:
                 result = rewrite.rewrite_documents(
-                    streams.read_file(path), source=str(path), transform=transform
+                    streams.read_file(target.real), source=str(target.given), transform=transform
                 )
             except errors.SealopsError:
-                streams.warn(f"{path}: failed; no file was written")
+                streams.warn(f"{target.given}: failed; no file was written")
                 raise
             if result is not None:
-                results[path] = result
+                results[target] = result
     return results
 
 
-def _write_all(results: Mapping[Path, tuple[str, int]]) -> None:
-    for path, (text, _count) in results.items():
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        streams.write_atomic(path, text.encode("utf-8"), mode=mode)
+def _write_all(results: Mapping[fileset.Target, tuple[str, int]]) -> None:
+    """Every new text, all or nothing (`fileset.replace_all`)."""
+    fileset.replace_all({target: text.encode("utf-8") for target, (text, _n) in results.items()})
 
 
 @click.command(
     "reencrypt",
+    cls=envpolicy.Command,
     epilog="""\b
 Examples:
   seal reencrypt deploy/*.yaml                  # by the cluster's controller (/v1/rotate)
@@ -77,6 +83,12 @@ Examples:
 @sealing.cert_option
 @sealing.suite_option
 @sealing.v1_option
+@click.option(
+    "--force",
+    cls=envpolicy.CommandLineOnly,
+    is_flag=True,
+    help="Also replace read-only files (keeping their mode).",
+)
 @cluster.controller_url_option
 @cluster.cluster_options
 @click.pass_context
@@ -87,13 +99,16 @@ def reencrypt(
     cert: Path | None,
     suite: str,
     v1: bool,
+    force: bool,
 ) -> None:
     """Re-seal every SealedSecret in FILES to the newest key.
 
     With --key, locally to --cert (or the cluster's published keys); without --key, by the
     controller, which never returns plaintext. Each value keeps the scope bound in its old
-    ciphertext (found by opening it), whatever the annotations claim. A file is rewritten only
-    if all its values re-seal; if any file fails, no file is written.
+    ciphertext (found by opening it), whatever the annotations claim. All or nothing: every
+    file is re-sealed and written to a temporary file first, then all are renamed into place;
+    if any step before the renames fails, no file is changed. A symlink's target is rewritten
+    (the link stays); read-only files are refused unless --force.
     """
     if key_paths:
         if cluster.target(ctx).controller_url:
@@ -107,7 +122,7 @@ def reencrypt(
             raise errors.UsageError(f"{', '.join(given)} need --key: the controller re-seals "
                                     "to its own newest key")
         transform = _controller_reseal(ctx)
-    results = _rewrite_all(files, transform=transform, label="re-encrypting", count=len(files))
+    results = _rewrite_all(files, transform=transform, label="re-encrypting", force=force)
     _write_all(results)
     sealed = sum(count for _text, count in results.values())
     streams.warn(f"re-sealed {sealed} SealedSecret(s) in {len(results)} file(s)")
@@ -170,6 +185,7 @@ def _check_rotated(sent: secrets.SealedSecretManifest, rotated: Mapping[str, Any
 
 @click.command(
     "check",
+    cls=envpolicy.Command,
     epilog="""\b
 Examples:
   seal check                       # the current directory
@@ -179,10 +195,22 @@ As a pre-commit hook: `- repo: <sealops>` with `hooks: [{id: seal-check}]`.
 """,
 )
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--fix", is_flag=True, help="Seal plaintext Secrets in place (needs --cert).")
+@click.option(
+    "--fix",
+    cls=envpolicy.CommandLineOnly,
+    is_flag=True,
+    help="Seal plaintext Secrets in place (needs --cert).",
+)
 @sealing.cert_option
 @click.option("--namespace", help="With --fix: namespace for Secrets that declare none.")
 @sealing.suite_option
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1, max=64 << 20),
+    default=4 << 20,
+    show_default=True,
+    help="Larger files are not parsed and fail the check (they could hide a Secret).",
+)
 @cluster.cluster_options
 @click.pass_context
 def check(
@@ -192,22 +220,28 @@ def check(
     cert: Path | None,
     namespace: str | None,
     suite: str,
+    max_bytes: int,
 ) -> None:
     """Find plaintext Secrets and malformed sealed values in YAML/JSON files.
 
-    Directories are searched for *.yaml, *.yml and *.json (hidden directories skipped). Exits 1
-    and prints `file:line: kind ns/name item 'key': message` for each finding; never a value.
+    Directories are searched for *.yaml, *.yml and *.json (hidden directories skipped). Every
+    file is judged by its parsed documents, read as kubectl reads them; a file that cannot be
+    parsed or read, or is over --max-bytes, fails the check too. FIFOs, devices and sockets are
+    skipped (said on stderr). Exits 1 and prints `file:line: kind ns/name item 'key': message`
+    for each finding; never a value.
     """
     from sealer.manifests import check as checks  # lazy import
 
     targets = list(paths) or [Path(".")]
-    findings = checks.check_paths(targets)
-    if fix and findings:
-        _fix(ctx, findings, cert=cert, namespace=namespace, suite=suite)
-        findings = checks.check_paths(targets)
-    for finding in findings:
+    report = checks.scan(targets, max_bytes=max_bytes)
+    if fix and report.findings:
+        _fix(ctx, report.findings, cert=cert, namespace=namespace, suite=suite)
+        report = checks.scan(targets, max_bytes=max_bytes)
+    for skipped in report.skipped:
+        streams.warn(str(skipped))
+    for finding in report.findings:
         click.echo(str(finding))
-    if findings:
+    if report.findings:
         ctx.exit(1)
 
 
@@ -228,7 +262,7 @@ def _fix(
         namespace=namespace,
     )
     files = sorted({Path(f.file) for f in findings if f.object.startswith("Secret ")})
-    results = _rewrite_all(files, transform=transform, label="sealing", count=len(files))
+    results = _rewrite_all(files, transform=transform, label="sealing")
     _write_all(results)
-    for path, (_text, count) in results.items():
-        streams.warn(f"{path}: sealed {count} Secret(s) in place")
+    for target, (_text, count) in results.items():
+        streams.warn(f"{target.given}: sealed {count} Secret(s) in place")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import click
 
 from sealer import errors
-from sealer.cli import cluster, streams
+from sealer.cli import cluster, envpolicy, streams
 from sealer.cli import context as cli_context
 
 __all__ = ["cert", "verify"]
@@ -20,6 +20,7 @@ __all__ = ["cert", "verify"]
 
 @click.command(
     "cert",
+    cls=envpolicy.Command,
     epilog="""\b
 Examples:
   seal cert > public.pem
@@ -31,6 +32,7 @@ Then: seal secret secret.yaml --cert public.pem (offline, e.g. in CI).
 @click.option(
     "-o",
     "--output",
+    cls=envpolicy.CommandLineOnly,
     type=click.Path(dir_okay=False, allow_dash=True),
     help="Write here (mode 0644), not stdout.",
 )
@@ -68,6 +70,7 @@ def cert(ctx: click.Context, output: str | None) -> None:
 
 @click.command(
     "verify",
+    cls=envpolicy.Command,
     epilog="""\b
 Examples:
   seal verify sealed.yaml

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from sealer import errors
-from sealer.cli import backupfiles, streams
+from sealer.cli import backupfiles, envpolicy, streams
 from sealer.cli import context as cli_context
 
 __all__ = ["keys_group"]
@@ -20,6 +20,7 @@ __all__ = ["keys_group"]
 
 @click.group(
     "keys",
+    cls=envpolicy.Group,
     epilog="""\b
 Examples:
   seal keys generate --out keys/
@@ -35,6 +36,7 @@ def keys_group() -> None:
 @click.option(
     "--out",
     "out_dir",
+    cls=envpolicy.CommandLineOnly,
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory for public.pem (0644) and private.pem (0600); existing files are kept.",
@@ -79,8 +81,18 @@ def generate(ctx: click.Context, out_dir: Path, suite: str, rsa_bits: str) -> No
 @backupfiles.out_option
 @backupfiles.passphrase_option
 @backupfiles.strength_option
-def backup(key_path: Path, out_file: Path, passphrase_file: Path | None, strength: str) -> None:
-    """Encrypt private keys into a backup file under a passphrase (Argon2id)."""
+@backupfiles.allow_short_option
+def backup(
+    key_path: Path,
+    out_file: Path,
+    passphrase_file: Path | None,
+    strength: str,
+    allow_short_passphrase: bool,
+) -> None:
+    """Encrypt private keys into a backup file under a passphrase (Argon2id).
+
+    Passphrases shorter than 12 characters are refused unless --allow-short-passphrase.
+    """
     from sealer.crypto import keys  # lazy import
     from sealer.keystore import files
 
@@ -88,7 +100,7 @@ def backup(key_path: Path, out_file: Path, passphrase_file: Path | None, strengt
     keyring = files.read_private([key_path])
     pem = b"".join(keys.private_pem(key) for key in keyring)
     backupfiles.write(pem, out_file=out_file, passphrase_file=passphrase_file,
-                      strength=strength)
+                      strength=strength, refuse_short=not allow_short_passphrase)
     click.echo(f"backed up {len(keyring)} key(s) to {out_file}", err=True)
 
 
@@ -97,6 +109,7 @@ def backup(key_path: Path, out_file: Path, passphrase_file: Path | None, strengt
 @click.option(
     "--out",
     "out_dir",
+    cls=envpolicy.CommandLineOnly,
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory for private.pem (0600) and public.pem (0644); existing files are kept.",

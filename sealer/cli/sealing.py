@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sealer import errors
-from sealer.cli import cluster, streams
+from sealer.cli import cluster, envpolicy, streams
 
 if TYPE_CHECKING:
     from sealer.crypto import envelope, keys
+    from sealer.crypto import keyring as keyrings
     from sealer.manifests import secrets
 
 __all__ = ["cert_option", "raw", "secret", "suite_option", "suite_value", "unseal", "v1_option"]
@@ -60,6 +61,7 @@ def suite_value(name: str) -> envelope.Suite:
 
 @click.command(
     "secret",
+    cls=envpolicy.Command,
     epilog="""\b
 Examples:
   seal secret secret.yaml --cert public.pem -o sealed.yaml
@@ -91,11 +93,13 @@ Examples:
 @click.option(
     "-o",
     "--output",
+    cls=envpolicy.CommandLineOnly,
     type=click.Path(dir_okay=False, allow_dash=True),
     help="Write here, not stdout.",
 )
 @click.option(
     "--merge-into",
+    cls=envpolicy.CommandLineOnly,
     type=click.Path(dir_okay=False, path_type=Path),
     help="Add or replace items in this existing SealedSecret file (rewritten in place unless -o).",
 )
@@ -131,6 +135,8 @@ def secret(
         raise errors.ManifestError(f"{source}: no Secret found")
     parsed = [secrets.parse_secret(doc, namespace=namespace) for doc in documents]
     for item in parsed:
+        own = secrets.scope_from_annotations(item.annotations).value
+        envpolicy.refuse_env_widening(ctx, scope=scope, own=own, what=f"Secret {item.ref}")
         if not item.data and not allow_empty_data:
             raise errors.ManifestError(
                 f"Secret {item.ref} has no data; pass --allow-empty-data if that is intended"
@@ -214,6 +220,7 @@ def _merge(
 
 @click.command(
     "raw",
+    cls=envpolicy.Command,
     epilog="""\b
 Examples:
   printf %s "$PASSWORD" | seal raw --cert public.pem --namespace prod --name db --item password
@@ -255,6 +262,8 @@ def raw(
     from sealer.crypto import scope as scopes
     from sealer.manifests import seal, secrets
 
+    # A raw value has no annotations of its own: the environment may not widen past strict.
+    envpolicy.refuse_env_widening(ctx, scope=scope, own="strict", what="the value")
     label = seal.sealed_label(scopes.Scope(scope), namespace=namespace, name=name)
     if item is None and from_file is not None:
         item = from_file.name
@@ -279,8 +288,29 @@ def raw(
     streams.emit(text, output=None)
 
 
+def _recovery_advice(keyring: keyrings.Keyring, *, key_id: str) -> str:
+    """What to do when `seal unseal` (disaster recovery) lacks the key a v2 value names.
+
+    Never "re-seal": whoever recovers has no plaintext to re-seal; they need that key's backup.
+    """
+    from sealer.crypto import keys  # lazy import
+
+    generations = [k for k in keyring if isinstance(k, keys.KeyGeneration)]
+    given = (
+        "the keys given are kubeseal keys only (tls.key), which open v1 envelopes, not v2"
+        if not generations
+        else "the keys given hold other sealops key generations"
+    )
+    return (
+        f"this is a v2 envelope, which only sealops key generation {key_id} opens; {given}. "
+        f"Supply that generation's private key with --key (restore it from its backup: "
+        "`seal keys restore BACKUP --out DIR`, or `sealops keys backup` of the cluster)"
+    )
+
+
 @click.command(
     "unseal",
+    cls=envpolicy.Command,
     epilog="""\b
 Examples:
   seal unseal sealed.yaml --key keys/private.pem
@@ -300,6 +330,7 @@ Examples:
 @click.option(
     "-o",
     "--output",
+    cls=envpolicy.CommandLineOnly,
     type=click.Path(dir_okay=False, allow_dash=True),
     help="Write the Secret here (mode 0600), not stdout.",
 )
@@ -318,7 +349,12 @@ def unseal(key_paths: tuple[Path, ...], file: str | None, fmt: str, output: str 
     if fmt == "json" and len(documents) != 1:
         raise errors.UsageError("--format json writes one object; the input holds several")
     keyring = files.read_private(list(key_paths))
-    opened = [seal.unseal(doc, keyring=keyring) for doc in documents]
+    try:
+        opened = [seal.unseal(doc, keyring=keyring) for doc in documents]
+    except errors.UnknownKeyError as exc:
+        raise errors.UnknownKeyError(
+            exc.item, exc.key_id, advice=_recovery_advice(keyring, key_id=exc.key_id)
+        ) from None
     streams.emit(
         safeyaml.dump(opened, fmt="json" if fmt == "json" else "yaml"), output=output, mode=0o600
     )

@@ -1,9 +1,18 @@
 """`seal check`: find plaintext Secrets and malformed sealed values in YAML/JSON files.
 
-Owns the walk over files and directories (`*.yaml`, `*.yml`, `*.json`; hidden directories
-skipped; symlinks not followed), the findings (file, line from the YAML node marks, object,
-item key, message - never a value) and the envelope sanity check that needs no key: strict
-canonical base64, a plausible v1 length prefix or a known v2 magic/version/suite, enough bytes.
+Owns the walk over files and directories (`*.yaml`, `*.yml`, `*.json` in any letter case;
+hidden directories skipped; symlinks below a directory not followed, a path named directly is),
+the findings (file, line from the YAML node marks, object, item key, message - never a value)
+and the envelope sanity check that needs no key: strict canonical base64, a plausible v1 length
+prefix or a known v2 magic/version/suite, enough bytes.
+
+The verdict comes from the parsed documents of every file, never from a text pre-filter: a file
+is read as kubectl would read it (`safeyaml.KUBECTL`: anchors, aliases and merge keys resolved,
+with alias expansion capped; UTF-16/32 text with a byte-order mark decoded). A file that cannot
+be parsed, cannot be read or is larger than the cap is itself a finding, since it may hide a
+Secret. Special files (FIFOs, devices, sockets) are never opened: they are stat'ed first,
+skipped and reported as `Skipped`; regular files are opened with O_NONBLOCK and checked again
+with fstat, so a file swapped for a FIFO meanwhile cannot block the walk.
 `sealer.manifests.rewrite` replaces offending Secret documents for `check --fix`.
 Called by the CLI and the pre-commit hook.
 """
@@ -14,7 +23,7 @@ import base64
 import binascii
 import dataclasses
 import os
-import re
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +31,17 @@ from typing import Any
 from sealer import errors
 from sealer.manifests import safeyaml
 
-__all__ = ["Finding", "check_data", "check_paths", "envelope_problem", "iter_files", "objects"]
+__all__ = [
+    "Finding",
+    "Report",
+    "Skipped",
+    "check_data",
+    "check_paths",
+    "envelope_problem",
+    "iter_files",
+    "objects",
+    "scan",
+]
 
 SUFFIXES = frozenset({".yaml", ".yml", ".json"})
 MAX_B64_CHARS = 1_572_864  # keyring.MAX_B64_CHARS, without importing cryptography here
@@ -30,7 +49,13 @@ _V2_MAGIC = b"SO\x02"
 _V2_HEADER_LEN = 12
 _V2_ENC_LEN = {1: 32, 2: 1120}  # suite -> HPKE enc length (see sealer.crypto.envelope)
 _TAG_LEN = 16
-_MENTIONS_SECRET = re.compile(rb"""["']?kind["']?\s*:\s*["']?(?:Sealed)?Secret\b""")
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a FIFO, not a regular file"),
+    (stat.S_ISCHR, "a character device, not a regular file"),
+    (stat.S_ISBLK, "a block device, not a regular file"),
+    (stat.S_ISSOCK, "a socket, not a regular file"),
+    (stat.S_ISLNK, "a symbolic link (not followed below a directory)"),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,63 +72,149 @@ class Finding:
         where = f"{self.file}:{self.line}:" if self.line else f"{self.file}:"
         what = f" {self.object}" if self.object else ""
         item = f" item {self.item!a}" if self.item is not None else ""
+        if not what and not item:
+            return f"{where} {self.message}"
         return f"{where}{what}{item}: {self.message}"
 
 
-def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
-    """Files named directly, and `*.yaml`/`*.yml`/`*.json` below directories, sorted."""
+@dataclasses.dataclass(frozen=True)
+class Skipped:
+    """A path that was not opened, and why; `str()` is `file: skipped: why`."""
+
+    file: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: skipped: {self.why}"
+
+
+@dataclasses.dataclass
+class Report:
+    """What `scan` found: findings (the check fails) and skipped special files (it does not)."""
+
+    findings: list[Finding] = dataclasses.field(default_factory=list)
+    skipped: list[Skipped] = dataclasses.field(default_factory=list)
+
+
+def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, bool]]:
+    """(path, named directly) for paths named directly and, below directories, every entry
+    whose name ends in a `SUFFIXES` suffix, sorted; nothing is opened here."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from _walk(path)
-        elif path.is_file():
-            yield path
+            yield from ((found, False) for found in _walk(path))
+        elif path.exists() or path.is_symlink():
+            yield path, True
         else:
             raise errors.UsageError(f"{path}: no such file or directory")
 
 
 def _walk(root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
+    def unreadable(exc: OSError) -> None:
+        raise errors.UsageError(f"cannot list {exc.filename}: {exc.strerror}")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             path = Path(dirpath, name)
-            if path.suffix in SUFFIXES and not name.startswith(".") and not path.is_symlink():
+            if path.suffix.lower() in SUFFIXES:
                 yield path
+
+
+def scan(
+    paths: Iterable[str | os.PathLike[str]], *, max_bytes: int = safeyaml.MAX_BYTES
+) -> Report:
+    """Findings and skipped special files for every file in `paths` (see `iter_files`)."""
+    report = Report()
+    for path, named in iter_files(paths):
+        result = _check_file(path, follow=named, max_bytes=max_bytes)
+        if isinstance(result, Skipped):
+            report.skipped.append(result)
+        else:
+            report.findings.extend(result)
+    return report
 
 
 def check_paths(
     paths: Iterable[str | os.PathLike[str]], *, max_bytes: int = safeyaml.MAX_BYTES
 ) -> list[Finding]:
-    """Findings for every file in `paths` (see `iter_files`)."""
-    findings: list[Finding] = []
-    for path in iter_files(paths):
-        findings.extend(_check_file(path, max_bytes=max_bytes))
-    return findings
+    """The findings of `scan`."""
+    return scan(paths, max_bytes=max_bytes).findings
 
 
-def _check_file(path: Path, *, max_bytes: int) -> list[Finding]:
-    with path.open("rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        head = handle.read(max_bytes + 1)
-    if size > max_bytes or len(head) > max_bytes:
-        if not _MENTIONS_SECRET.search(head):
-            return []
-        message = f"cannot check: {size} bytes exceed the limit of {max_bytes} bytes"
-        return [Finding(file=str(path), line=0, object="", item=None, message=message)]
-    return check_data(head, source=str(path), max_bytes=max_bytes)
+def _check_file(path: Path, *, follow: bool, max_bytes: int) -> list[Finding] | Skipped:
+    data = _read_checked(path, follow=follow, max_bytes=max_bytes)
+    if isinstance(data, Finding):
+        return [data]
+    if isinstance(data, Skipped):
+        return data
+    return check_data(data, source=str(path), max_bytes=max_bytes)
+
+
+def _read_checked(path: Path, *, follow: bool, max_bytes: int) -> bytes | Finding | Skipped:
+    """The bytes of a regular file; stat before opening, so special files are never opened."""
+    try:
+        info = path.stat() if follow else path.lstat()
+        if not stat.S_ISREG(info.st_mode):
+            return Skipped(file=str(path), why=_describe(info.st_mode))
+        if info.st_size > max_bytes:
+            return _too_large(path, size=info.st_size, max_bytes=max_bytes)
+        data = _read_regular(path, follow=follow, max_bytes=max_bytes)
+    except OSError as exc:
+        return _file_finding(path, f"cannot check: {exc.strerror}")
+    if isinstance(data, bytes) and len(data) > max_bytes:
+        return _too_large(path, size=len(data), max_bytes=max_bytes)
+    return data
+
+
+def _read_regular(path: Path, *, follow: bool, max_bytes: int) -> bytes | Skipped:
+    """At most `max_bytes + 1` bytes; O_NONBLOCK and fstat: a FIFO swapped in cannot block."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+    fd = os.open(path, flags if follow else flags | os.O_NOFOLLOW)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            return Skipped(file=str(path), why=_describe(mode))
+        chunks: list[bytes] = []
+        left = max_bytes + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _describe(mode: int) -> str:
+    for test, kind in _FILE_KINDS:
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def _file_finding(path: Path, message: str) -> Finding:
+    return Finding(file=str(path), line=0, object="", item=None, message=message)
+
+
+def _too_large(path: Path, *, size: int, max_bytes: int) -> Finding:
+    return _file_finding(
+        path, f"cannot check: {size} bytes exceed the limit of {max_bytes} bytes (--max-bytes)"
+    )
 
 
 def check_data(data: bytes, *, source: str, max_bytes: int = safeyaml.MAX_BYTES) -> list[Finding]:
-    """Findings for one file's bytes.
+    """Findings for one file's bytes, read as kubectl would (`safeyaml.KUBECTL`).
 
-    A file that cannot be read safely is a finding only when it mentions a Secret kind (other
-    YAML, with anchors for instance, is not ours to judge).
+    Bytes that cannot be parsed are one finding: they may hide a Secret.
     """
     try:
-        documents = safeyaml.load_located(data, source=source, max_bytes=max_bytes)
+        documents = safeyaml.load_located(
+            data, source=source, max_bytes=max_bytes, dialect=safeyaml.KUBECTL
+        )
     except safeyaml.ParseError as exc:
-        if not _MENTIONS_SECRET.search(data):
-            return []
         message = f"cannot check: {exc}"
         return [Finding(file=source, line=exc.line, object="", item=None, message=message)]
     findings: list[Finding] = []

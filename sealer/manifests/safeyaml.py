@@ -4,19 +4,28 @@ Used by `seal` (input Secrets, SealedSecret files, `seal check`) and by the GitO
 Reading happens in two passes over a `yaml.CSafeLoader` subclass (`SafeLoader` when libyaml is
 missing; both behave the same):
 
-1. an event pass that refuses, before anything is composed or expanded: anchors and aliases
-   (alias bombs, CVE-2019-11253), explicit tags other than the core schema's str/int/float/bool/
-   null/map/seq (`!!python/*`, `!vault`, `!!binary`, `!!timestamp`, ...), nesting deeper than
-   `max_depth`, more than `max_documents` documents and lone surrogates written as escapes;
+1. an event pass (`sealer.manifests._yamlguard`) that refuses, before anything is composed or
+   expanded: anchors and aliases (alias bombs, CVE-2019-11253), explicit tags other than the
+   core schema's str/int/float/bool/null/map/seq (`!!python/*`, `!vault`, `!!binary`,
+   `!!timestamp`, ...), nesting deeper than `max_depth`, more than `max_documents` documents and
+   lone surrogates written as escapes;
 2. a compose-and-construct pass whose `construct_mapping` refuses duplicate keys (PyYAML keeps
    the last one silently, pyyaml#165) and merge keys, and in which any value a constructor
    cannot build (`2024-13-45`, a 5000-digit int) becomes a `ManifestError` with its position.
 
 The raw bytes are checked first: size cap (before parsing), byte-order marks, NUL, invalid
-UTF-8 (overlong forms, encoded surrogates). Plain scalars keep YAML 1.1 typing (`no` is False,
-`0123` is 83): callers that need strings, like a Secret's `stringData`, refuse non-`str` values
-instead of converting them. Error messages carry the source, line and column and a short
-problem text, never the document's content.
+UTF-8 (overlong forms, encoded surrogates).
+
+`Dialect` says what a caller accepts beyond that strict default. `KUBECTL` (used by `seal
+check`, which must judge what kubectl would apply, not what we would) resolves anchors, aliases
+and merge keys (`<<`) - each alias counted as if expanded, so an alias bomb is still refused,
+from its counts - decodes text that starts with a UTF-8, UTF-16 or UTF-32 byte-order mark, and
+skips documents that are not mappings (they cannot be Kubernetes objects).
+
+Plain scalars keep YAML 1.1 typing (`no` is False, `0123` is 83): callers that need strings,
+like a Secret's `stringData`, refuse non-`str` values instead of converting them. Error
+messages carry the source, line and column and a short problem text, never the document's
+content.
 """
 
 from __future__ import annotations
@@ -29,8 +38,12 @@ from typing import Any, Literal
 import yaml
 
 from sealer import errors
+from sealer.manifests import _yamlguard
 
 __all__ = [
+    "KUBECTL",
+    "STRICT",
+    "Dialect",
     "Document",
     "ParseError",
     "dump",
@@ -43,12 +56,19 @@ __all__ = [
 MAX_BYTES = 4 << 20
 MAX_DOCUMENTS = 10_000
 MAX_DEPTH = 100
+# No alias-free text of MAX_BYTES has more nodes than this: only alias expansion can reach it.
+MAX_EXPANDED_NODES = MAX_BYTES
 
 _CORE = "tag:yaml.org,2002:"
-_ALLOWED_TAGS = frozenset(_CORE + t for t in ("str", "int", "float", "bool", "null", "map", "seq"))
 _MERGE_TAG = _CORE + "merge"
-_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# UTF-32 first: its little-endian mark starts with UTF-16's.
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
 _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -73,17 +93,29 @@ class ParseError(errors.ManifestError):
         super().__init__(f"{problem} at {where}")
 
 
-class _Refused(Exception):
-    """Raised inside the constructor; turned into `ParseError` where the source is known."""
+_Refused = _yamlguard.Refused
+_show = _yamlguard.show
+_Pairs = list[tuple[yaml.Node, yaml.Node]]
 
-    def __init__(self, problem: str, mark: Any) -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.mark = mark
+
+@dataclass(frozen=True)
+class Dialect:
+    """What a reader accepts beyond the strict default (see the module docstring)."""
+
+    aliases: bool = False  # anchors, aliases and merge keys, expansion counted and capped
+    byte_order_marks: bool = False  # decode UTF-8/16/32 text that starts with a BOM
+    any_document: bool = False  # skip documents that are not mappings instead of refusing
+    max_nodes: int = MAX_EXPANDED_NODES
+
+
+STRICT = Dialect()
+KUBECTL = Dialect(aliases=True, byte_order_marks=True, any_document=True)
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     """SafeLoader with duplicate-key and merge-key refusal and positioned construction errors."""
+
+    merges = False
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
@@ -94,23 +126,56 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, yaml.MappingNode):
             raise _Refused("expected a mapping", node.start_mark)
+        inherited, explicit = self._split(node)
         mapping: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE_TAG:
-                raise _Refused("merge keys (<<) are not supported", key_node.start_mark)
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                duplicate = key in mapping
-            except TypeError:
-                raise _Refused("a mapping key must be a scalar", key_node.start_mark) from None
-            if duplicate:
+        for key_node, value_node in inherited:  # lowest precedence first: later ones win
+            mapping[self._key(key_node, deep=deep)] = self.construct_object(value_node, deep=deep)
+        seen: set[Any] = set()
+        for key_node, value_node in explicit:
+            key = self._key(key_node, deep=deep)
+            if key in seen:
                 raise _Refused(f"duplicate key {_show(key)}", key_node.start_mark)
+            seen.add(key)
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
+
+    def _key(self, key_node: yaml.Node, *, deep: bool) -> Any:
+        key = self.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise _Refused("a mapping key must be a scalar", key_node.start_mark) from None
+        return key
+
+    def _split(self, node: yaml.MappingNode) -> tuple[_Pairs, _Pairs]:
+        """(pairs merged in by `<<`, lowest precedence first; the node's own pairs)."""
+        inherited: _Pairs = []
+        explicit: _Pairs = []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                explicit.append((key_node, value_node))
+                continue
+            if not self.merges:
+                raise _Refused("merge keys (<<) are not supported", key_node.start_mark)
+            sequence = isinstance(value_node, yaml.SequenceNode)
+            sources = value_node.value if sequence else [value_node]
+            for source in reversed(sources):  # the first mapping of a list takes precedence
+                if not isinstance(source, yaml.MappingNode):
+                    raise _Refused("a merge key (<<) needs a mapping or a list of mappings",
+                                   source.start_mark)
+                below, own = self._split(source)
+                inherited.extend(below + own)
+        return inherited, explicit
 
     def construct_yaml_value(self, node: yaml.ScalarNode) -> str:
         # A plain `=` resolves to the YAML 1.1 "value" tag, which SafeLoader cannot construct.
         return str(self.construct_scalar(node))
+
+
+class _MergingLoader(_Loader):
+    """`_Loader` for `Dialect.aliases`: merge keys are resolved as kubectl resolves them."""
+
+    merges = True
 
 
 _Loader.add_constructor(_CORE + "value", _Loader.construct_yaml_value)
@@ -190,21 +255,31 @@ def load_located(
     max_bytes: int = MAX_BYTES,
     max_documents: int = MAX_DOCUMENTS,
     max_depth: int = MAX_DEPTH,
+    dialect: Dialect = STRICT,
 ) -> list[Document]:
-    """Like `load_documents`, keeping each document's node tree for line numbers."""
+    """Like `load_documents`, keeping each document's node tree for line numbers.
+
+    `dialect` widens what is accepted (`KUBECTL` for `seal check`); the default is `STRICT`.
+    """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(f"data must be bytes, not {type(data).__name__}")
-    text = _decode(bytes(data), source=source, max_bytes=max_bytes)
+    text = _decode(bytes(data), source=source, max_bytes=max_bytes, dialect=dialect)
+    loader = _MergingLoader if dialect.aliases else _Loader
     try:
-        _check_events(text, max_documents=max_documents, max_depth=max_depth)
-        return list(_construct(text, source=source))
+        _check_events(text, loader=loader, dialect=dialect, max_documents=max_documents,
+                      max_depth=max_depth)
+        return list(_construct(text, loader=loader, dialect=dialect, source=source))
     except _Refused as exc:
         raise _located(exc.problem, exc.mark, source=source) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise _located(exc.problem or exc.context or "invalid YAML", mark, source=source) from None
+        problem = exc.problem or exc.context or "invalid YAML"
+        if "duplicate anchor" in (exc.context or ""):
+            problem = "duplicate anchor"  # PyYAML's problem text is just "second occurrence"
+        raise _located(problem, mark, source=source) from None
     except yaml.reader.ReaderError as exc:
-        where = _position(bytes(data), max(0, exc.position))  # libyaml: a byte offset
+        # libyaml reports a byte offset into the UTF-8 form of `text`
+        where = _position(text.encode("utf-8", "surrogatepass"), max(0, exc.position))
         problem = f"unacceptable character #x{exc.character:04x}"
         raise ParseError(problem, source=source, **where) from None
     except yaml.YAMLError:
@@ -254,16 +329,19 @@ def split_lines(text: str) -> list[str]:
 # --- internals ----------------------------------------------------------------------------------
 
 
-def _decode(data: bytes, *, source: str, max_bytes: int) -> str:
+def _decode(data: bytes, *, source: str, max_bytes: int, dialect: Dialect) -> str:
     if len(data) > max_bytes:
         raise ParseError(f"{len(data)} bytes exceed the limit of {max_bytes} bytes", source=source)
-    if data.startswith(_BOMS):
-        raise ParseError(
-            "byte-order mark found; save the file as UTF-8 without a BOM",
-            source=source,
-            line=1,
-            column=1,
-        )
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            if not dialect.byte_order_marks:
+                raise ParseError(
+                    "byte-order mark found; save the file as UTF-8 without a BOM",
+                    source=source,
+                    line=1,
+                    column=1,
+                )
+            return _decode_marked(data[len(bom) :], codec=codec, source=source)
     nul = data.find(b"\x00")
     if nul >= 0:
         raise ParseError("NUL byte found", source=source, **_position(data, nul))
@@ -273,58 +351,54 @@ def _decode(data: bytes, *, source: str, max_bytes: int) -> str:
         raise ParseError("invalid UTF-8", source=source, **_position(data, exc.start)) from None
 
 
+def _decode_marked(data: bytes, *, codec: str, source: str) -> str:
+    """Text after a byte-order mark, in the encoding the mark names (strict: no surrogates)."""
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        raise ParseError(f"invalid {codec.upper()} after its byte-order mark",
+                         source=source) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        line_start = text.rfind("\n", 0, nul) + 1
+        where = {"line": text.count("\n", 0, nul) + 1, "column": nul - line_start + 1}
+        raise ParseError("NUL character found", source=source, **where)
+    return text
+
+
 def _position(data: bytes, offset: int) -> dict[str, int]:
     line_start = data.rfind(b"\n", 0, offset) + 1
     return {"line": data.count(b"\n", 0, offset) + 1, "column": offset - line_start + 1}
 
 
-def _check_events(text: str, *, max_documents: int, max_depth: int) -> None:
-    loader = _Loader(text)
+def _check_events(
+    text: str, *, loader: type[_Loader], dialect: Dialect, max_documents: int, max_depth: int
+) -> None:
+    events = loader(text)
     try:
-        depth = documents = 0
-        while loader.check_event():
-            event = loader.get_event()
-            if isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > max_documents:
-                    raise _Refused(f"more than {max_documents} documents", event.start_mark)
-            elif isinstance(event, yaml.AliasEvent):
-                raise _Refused("aliases are not allowed", event.start_mark)
-            elif isinstance(event, yaml.NodeEvent):
-                _check_node_event(event)
-                if isinstance(event, yaml.CollectionStartEvent):
-                    depth += 1
-                    if depth > max_depth:
-                        raise _Refused(f"nesting deeper than {max_depth}", event.start_mark)
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
+        _yamlguard.check_events(events, max_documents=max_documents, max_depth=max_depth,
+                                max_nodes=dialect.max_nodes, aliases=dialect.aliases)
     finally:
-        loader.dispose()
+        events.dispose()
 
 
-def _check_node_event(event: yaml.NodeEvent) -> None:
-    if event.anchor is not None:
-        raise _Refused("anchors are not allowed", event.start_mark)
-    tag = getattr(event, "tag", None)
-    if tag is not None and tag not in _ALLOWED_TAGS:
-        raise _Refused(f"tag {_show(tag)} is not allowed", event.start_mark)
-    if isinstance(event, yaml.ScalarEvent) and _SURROGATE.search(event.value):
-        raise _Refused("lone surrogate in a string", event.start_mark)
-
-
-def _construct(text: str, *, source: str) -> Iterator[Document]:
-    loader = _Loader(text)
+def _construct(
+    text: str, *, loader: type[_Loader], dialect: Dialect, source: str
+) -> Iterator[Document]:
+    nodes = loader(text)
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            value = loader.construct_document(node)
+        while nodes.check_node():
+            node = nodes.get_node()
+            value = nodes.construct_document(node)
             if value is None:
                 continue
             if not isinstance(node, yaml.MappingNode) or not isinstance(value, dict):
+                if dialect.any_document:
+                    continue
                 raise _Refused("a document must be a mapping (an object)", node.start_mark)
             yield Document(value=value, node=node, source=source)
     finally:
-        loader.dispose()
+        nodes.dispose()
 
 
 def _child(node: yaml.Node, step: str | int) -> tuple[yaml.Node, yaml.Node] | None:
@@ -350,8 +424,3 @@ def _located(problem: str, mark: Any, *, source: str) -> ParseError:
 
 def _short_tag(tag: str) -> str:
     return tag.removeprefix(_CORE)
-
-
-def _show(value: object) -> str:
-    text = ascii(value)
-    return text if len(text) <= 64 else text[:60] + "...'"

@@ -83,16 +83,16 @@ def test_backup_and_restore_with_a_hidden_prompt(run: Seal, key_files: KeyFiles)
             "--strength",
             "interactive",
         ],
-        input="pw-1\npw-1\n",
+        input="pw-1 long enough\npw-1 long enough\n",
     )
     assert result.exit_code == 0, result.stderr
     assert "pw-1" not in result.output
-    restored = run(["keys", "restore", "keys.bak", "--out", "r"], input="pw-1\n")
+    restored = run(["keys", "restore", "keys.bak", "--out", "r"], input="pw-1 long enough\n")
     assert restored.exit_code == 0, restored.stderr
 
 
 def test_restore_with_the_wrong_passphrase_writes_nothing(run: Seal, key_files: KeyFiles) -> None:
-    (run.workdir / "pass").write_text("right")
+    (run.workdir / "pass").write_text("right, and long enough")
     (run.workdir / "wrong").write_text("wrong")
     run(
         [

@@ -205,3 +205,30 @@ def test_unseal_opens_kubeseal_output(run: Seal, kubeseal_files: tuple[Path, Pat
 
 def test_unseal_without_a_key_is_a_usage_error(run: Seal, secret_file: Path) -> None:
     assert run(["unseal", "secret.yaml"]).exit_code == 2
+
+
+def test_unseal_of_v2_with_only_a_kubeseal_key_says_which_generation_to_restore(
+    run: Seal, secret_file: Path, key_files: KeyFiles, kubeseal_files: tuple[Path, Path]
+) -> None:
+    # issue 10 item 11: the old message said "re-seal it with the current certificate", which
+    # is no help to someone recovering a cluster from Git
+    (run.workdir / "sealed.yaml").write_text(sealed_text(run, key_files))
+    _cert, tls_key = kubeseal_files
+    result = run(["unseal", "sealed.yaml", "--key", str(tls_key)])
+    assert result.exit_code == 5
+    kid = key_files.generation.key_id_hex
+    assert f"only sealops key generation {kid} opens" in result.stderr
+    assert "kubeseal keys only (tls.key), which open v1 envelopes" in result.stderr
+    assert "seal keys restore" in result.stderr
+    assert "re-seal" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_unseal_of_v2_with_another_generation_names_the_missing_one(
+    run: Seal, secret_file: Path, key_files: KeyFiles, new_key_files: KeyFiles
+) -> None:
+    (run.workdir / "sealed.yaml").write_text(sealed_text(run, key_files))
+    result = run(["unseal", "sealed.yaml", "--key", str(new_key_files.private)])
+    assert result.exit_code == 5
+    assert key_files.generation.key_id_hex in result.stderr
+    assert "other sealops key generations" in result.stderr and "re-seal" not in result.stderr

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -116,15 +118,71 @@ def test_a_malformed_sealed_value_is_reported_at_its_line() -> None:
     assert str(finding) == "f.yaml:7: SealedSecret s item 'bad': sealed value is not valid base64"
 
 
-def test_an_unreadable_file_that_mentions_a_secret_is_a_finding() -> None:
-    (finding,) = findings_for(f"kind: Secret\nx: &a {CANARY}\n")
-    assert finding.message.startswith("cannot check: anchors are not allowed")
-    assert finding.line == 2
+def test_an_unparsable_file_is_a_finding_whatever_it_mentions() -> None:
+    (finding,) = findings_for(f"kind: ConfigMap\nx: [{CANARY}\n")
+    assert finding.message.startswith("cannot check: ")
+    assert finding.line >= 2
     assert CANARY not in str(finding)
+    assert str(finding).startswith("f.yaml:")
 
 
-def test_an_unreadable_file_without_secrets_is_not_ours_to_judge() -> None:
-    assert findings_for("base: &b {a: 1}\nother: *b\n") == []
+def test_an_escaped_kind_with_an_anchor_is_still_a_plaintext_secret() -> None:
+    # issue 10 item 9: the old text pre-filter missed `Secr\x65t`, and the anchor made the
+    # strict reader give up, so the file passed.
+    text = 'apiVersion: v1\nkind: "Secr\\x65t"\nmetadata: &m {name: db}\n'
+    text += f"stringData:\n  password: {CANARY}\n"
+    (finding,) = findings_for(text)
+    assert (finding.object, finding.item, finding.line) == ("Secret db", "password", 5)
+
+
+def test_aliases_and_merge_keys_are_resolved_as_kubectl_resolves_them() -> None:
+    text = (
+        "base: &k Secret\n---\nkind: Secret\nmetadata: {name: a}\n"
+        "data:\n  <<: &common {user: YQ==}\n  pass: YQ==\n---\n"
+        "kind: List\nitems:\n- &s {kind: Secret, metadata: {name: b}, data: {k: YQ==}}\n- *s\n"
+    )
+    found = findings_for(text)
+    assert sorted((f.object, f.item) for f in found) == [
+        ("Secret a", "pass"),
+        ("Secret a", "user"),
+        ("Secret b", "k"),
+        ("Secret b", "k"),
+    ]
+
+
+def test_an_alias_to_another_documents_anchor_makes_the_file_a_finding() -> None:
+    # anchors are per document (as for kubectl): the file cannot be read, so it fails
+    text = "kind: &k Secret\nmetadata: {name: a}\ndata: {k: YQ==}\n---\nx: *k\n"
+    (finding,) = findings_for(text)
+    assert "undefined anchor" in finding.message and finding.line == 5
+
+
+def test_an_alias_bomb_is_a_finding_not_an_expansion() -> None:
+    pairs = zip("abcdefgh", "bcdefghi", strict=True)
+    bomb = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
+        f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in pairs
+    )
+    (finding,) = findings_for("kind: Secret\n" + bomb)
+    assert "once aliases are expanded" in finding.message
+
+
+@pytest.mark.parametrize("codec", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32",
+                                   "utf-32-le", "utf-32-be"])
+def test_text_with_a_byte_order_mark_is_decoded_and_checked(codec: str) -> None:
+    data = PLAIN.encode(codec)
+    if codec.endswith(("-le", "-be")):
+        data = "\ufeff".encode(codec) + data
+    found = check.check_data(data, source="f.yaml")
+    assert sorted(f.item or "" for f in found) == ["password", "user"]
+
+
+def test_utf16_without_a_byte_order_mark_is_a_finding() -> None:
+    (finding,) = check.check_data(PLAIN.encode("utf-16-le"), source="f.yaml")
+    assert finding.message.startswith("cannot check: NUL byte found")
+
+
+def test_documents_that_are_not_objects_are_no_finding() -> None:
+    assert findings_for("- a\n- b\n---\njust text\n") == []
 
 
 def test_hostile_object_names_are_printed_escaped() -> None:
@@ -162,13 +220,71 @@ def test_a_missing_path_is_a_usage_error(tmp_path: Path) -> None:
         check.check_paths([tmp_path / "nope"])
 
 
-def test_an_oversized_file_is_judged_by_its_head(tmp_path: Path) -> None:
+def test_an_oversized_file_is_a_finding_whatever_its_head_says(tmp_path: Path) -> None:
     path = tmp_path / "big.yaml"
-    path.write_text("kind: Secret\n" + "# pad\n" * 100)
+    path.write_text("kind: ConfigMap\n" + "# pad\n" * 100)
     (finding,) = check.check_paths([path], max_bytes=50)
     assert "exceed the limit of 50 bytes" in finding.message
-    path.write_text("kind: ConfigMap\n" + "# pad\n" * 100)
-    assert check.check_paths([path], max_bytes=50) == []
+
+
+def test_a_secret_after_the_first_four_mib_is_not_missed(tmp_path: Path) -> None:
+    # issue 10 item 9: a 100 MB file whose Secret came after the first 4 MiB passed
+    path = tmp_path / "big.yaml"
+    with path.open("w") as out:
+        out.write("kind: ConfigMap\ndata:\n")
+        out.write("  pad: " + "x" * (safeyaml.MAX_BYTES + 16) + "\n---\n")
+        out.write(PLAIN)
+    (finding,) = check.check_paths([path])
+    assert finding.message.startswith("cannot check: ")
+    assert f"limit of {safeyaml.MAX_BYTES} bytes" in finding.message
+
+
+def test_special_files_are_skipped_without_being_opened(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(PLAIN)
+    os.mkfifo(tmp_path / "fifo.yaml")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "sock.yaml"))
+        report = check.scan([tmp_path])
+    assert [Path(f.file).name for f in report.findings] == ["a.yaml", "a.yaml"]
+    assert sorted(str(s) for s in report.skipped) == [
+        f"{tmp_path / 'fifo.yaml'}: skipped: a FIFO, not a regular file",
+        f"{tmp_path / 'sock.yaml'}: skipped: a socket, not a regular file",
+    ]
+
+
+def test_a_fifo_named_directly_is_skipped(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "f.yaml")
+    report = check.scan([tmp_path / "f.yaml"])
+    assert report.findings == [] and [s.why for s in report.skipped] == [
+        "a FIFO, not a regular file"
+    ]
+
+
+def test_a_device_is_skipped(tmp_path: Path) -> None:
+    report = check.scan(["/dev/zero"])
+    assert [s.why for s in report.skipped] == ["a character device, not a regular file"]
+
+
+def test_suffixes_match_in_any_letter_case_and_hidden_files_are_checked(tmp_path: Path) -> None:
+    (tmp_path / "A.YAML").write_text(PLAIN)
+    (tmp_path / ".b.Yml").write_text(PLAIN)
+    found = check.check_paths([tmp_path])
+    assert sorted({Path(f.file).name for f in found}) == [".b.Yml", "A.YAML"]
+
+
+def test_a_symlink_below_a_directory_is_reported_not_followed(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "real.txt").write_text(PLAIN)
+    (tmp_path / "d" / "link.yaml").symlink_to(tmp_path / "real.txt")
+    report = check.scan([tmp_path / "d"])
+    assert report.findings == []
+    assert [s.why for s in report.skipped] == ["a symbolic link (not followed below a directory)"]
+
+
+def test_a_file_that_cannot_be_read_is_a_finding(tmp_path: Path) -> None:
+    (tmp_path / "loop.yaml").symlink_to(tmp_path / "loop.yaml")
+    (finding,) = check.check_paths([tmp_path / "loop.yaml"])
+    assert finding.message.startswith("cannot check: ")
 
 
 # --- rewrite --------------------------------------------------------------------------------------

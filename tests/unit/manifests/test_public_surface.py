@@ -7,6 +7,9 @@ from sealer.manifests import check, rewrite, safeyaml, seal, secrets
 
 SURFACE = {
     safeyaml: [
+        "KUBECTL",
+        "STRICT",
+        "Dialect",
         "Document",
         "ParseError",
         "dump",
@@ -34,7 +37,17 @@ SURFACE = {
         "validate_namespace",
     ],
     seal: ["merge_into", "reseal", "seal_secret", "sealed_label", "unseal"],
-    check: ["Finding", "check_data", "check_paths", "envelope_problem", "iter_files", "objects"],
+    check: [
+        "Finding",
+        "Report",
+        "Skipped",
+        "check_data",
+        "check_paths",
+        "envelope_problem",
+        "iter_files",
+        "objects",
+        "scan",
+    ],
     rewrite: ["Transform", "rewrite_documents", "sealing_transform"],
     sealer.cli: ["main"],
 }

@@ -54,6 +54,73 @@ def test_an_anchor_without_alias_is_refused_too() -> None:
     assert "anchors are not allowed" in str(refused(b"a: &x 1\n"))
 
 
+def kubectl(data: bytes) -> list[dict[str, object]]:
+    return [d.value for d in safeyaml.load_located(data, source="in.yaml",
+                                                   dialect=safeyaml.KUBECTL)]
+
+
+def kubectl_refused(data: bytes) -> safeyaml.ParseError:
+    with pytest.raises(safeyaml.ParseError) as info:
+        kubectl(data)
+    return info.value
+
+
+def test_the_kubectl_dialect_refuses_an_alias_bomb_from_its_counts() -> None:
+    error = kubectl_refused(ALIAS_BOMB)
+    assert "once aliases are expanded" in str(error)
+
+
+def test_the_kubectl_dialect_refuses_aliases_that_nest_too_deeply() -> None:
+    deep = b"a: &a " + b"[" * 60 + b"]" * 60 + b"\nb: " + b"[" * 60 + b"*a" + b"]" * 60 + b"\n"
+    assert "nesting deeper than 100" in str(kubectl_refused(deep))
+
+
+@pytest.mark.parametrize("text", [b"a: &x [*x]\n", b"a: &x {b: *x}\n", b"a: &x {<<: *x}\n"])
+def test_the_kubectl_dialect_refuses_recursive_aliases(text: bytes) -> None:
+    assert "recursive alias" in str(kubectl_refused(text))
+
+
+def test_the_kubectl_dialect_resolves_aliases_and_merge_keys_with_yaml_precedence() -> None:
+    text = (
+        b"a: &x {b: 1, c: 1}\nd: {<<: *x, b: 2}\n"
+        b"e: {<<: [{f: 1}, {f: 2, g: 3}]}\nh: *x\n"
+    )
+    assert kubectl(text) == [
+        {"a": {"b": 1, "c": 1}, "d": {"b": 2, "c": 1}, "e": {"f": 1, "g": 3}, "h": {"b": 1, "c": 1}}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (b"a: {b: 1, b: 2, <<: {c: 1}}\n", "duplicate key 'b'"),
+        (b"a: {<<: [1]}\n", "needs a mapping"),
+        (b"a: &x 1\nb: &x 2\n", "duplicate anchor"),
+        (b"a: *nope\n", "undefined anchor"),
+        (b"a: !!python/name:os.system\n", "is not allowed"),
+    ],
+)
+def test_the_kubectl_dialect_keeps_the_other_refusals(text: bytes, problem: str) -> None:
+    assert problem in str(kubectl_refused(text))
+
+
+def test_the_default_dialect_still_refuses_anchors_boms_and_non_mappings() -> None:
+    assert "anchors are not allowed" in str(refused(b"a: &x 1\nb: *x\n"))
+    assert "byte-order mark" in str(refused("a: 1\n".encode("utf-16")))
+    assert "must be a mapping" in str(refused(b"- 1\n"))
+    assert kubectl("a: 1\n".encode("utf-16")) == [{"a": 1}]
+    assert kubectl(b"- 1\n---\na: 1\n") == [{"a": 1}]
+
+
+def test_a_nul_after_a_byte_order_mark_is_refused_with_its_position() -> None:
+    error = kubectl_refused("a: 1\nb: x\x00\n".encode("utf-16"))
+    assert "NUL character" in str(error) and (error.line, error.column) == (2, 5)
+
+
+def test_invalid_utf16_after_its_mark_is_refused() -> None:
+    assert "invalid UTF-16-LE" in str(kubectl_refused(b"\xff\xfe\x00\xd8a\x00"))
+
+
 # --- Y20 duplicate keys ---------------------------------------------------------------------------
 
 
