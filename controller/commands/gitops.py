@@ -72,7 +72,7 @@ def _request(opts: dict[str, Any], **extra: Any) -> Any:
     policy = plan.SyncPolicy(
         sync_namespace=opts["namespace"], sync_name=name, target_namespace=opts["namespace"],
         allow_plaintext_secrets=opts["allow_plaintext_secrets"],
-        allow_empty=opts["allow_empty"])
+        allow_empty=opts["allow_empty"], allow_crds=True)  # the caller's own rights decide
     return pipeline.Request(policy=policy, path=opts["subpath"], **extra)
 
 
@@ -190,7 +190,7 @@ def diff(ctx: click.Context, /, prune: bool, timeout: float, **opts: Any) -> Non
               help="Seconds for a Git fetch.")
 def build(timeout: float, **opts: Any) -> None:
     """Print the objects a sync would apply (labelled, namespaced); needs no cluster."""
-    from controller.apply import plan
+    from controller.apply import plan, scope
     from controller.gitops import oneshot, pipeline
     from sealer.manifests import safeyaml
 
@@ -198,7 +198,8 @@ def build(timeout: float, **opts: Any) -> None:
         request = _request(opts)
         with oneshot.source(opts["path_or_url"], ref=opts["ref"], timeout=timeout) as fetch:
             objects = pipeline.default_render(request.path)(fetch())
-        return plan.plan(objects, policy=request.policy, is_namespaced=oneshot.static_scope)
+        offline = scope.Offline(oneshot.static_scope)
+        return plan.plan(objects, policy=request.policy, cluster=offline)
 
     planned = _guarded(rendered)
     if planned.objects:

@@ -85,7 +85,7 @@ def policy_for(spec: GitSyncSpec, *, namespace: str, name: str,
     allowed = None if admin else frozenset({namespace})
     return plan.SyncPolicy(
         sync_namespace=namespace, sync_name=name, target_namespace=target or namespace,
-        allowed_namespaces=allowed, allow_cluster_scoped=admin,
+        allowed_namespaces=allowed, allow_cluster_scoped=admin, allow_crds=admin,
         allow_plaintext_secrets=spec.allow_plaintext_secrets, allow_empty=spec.allow_empty)
 
 
