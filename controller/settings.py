@@ -23,6 +23,9 @@ class ControllerSettings:
     vault: bool = True
     gitops: bool = True
     gitops_cache_root: str | None = None  # default: $SEALOPS_GITOPS_CACHE_ROOT or a temp dir
+    # Tenant GitSyncs without spec.serviceAccountName impersonate this account of their own
+    # namespace (Flux's --default-service-account); None: they act as the controller.
+    default_service_account: str | None = None
 
     @property
     def clusterwide(self) -> bool:
