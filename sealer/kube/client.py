@@ -5,11 +5,15 @@
 API discovery. Server-side apply is the only way objects are written by the GitOps engine.
 
 `client.impersonating(Impersonation.service_account(ns, name))` derives a client that sends
-every request as that identity (Kubernetes user impersonation: `Impersonate-User` plus one
-`Impersonate-Group` header per group, the groups a ServiceAccount token carries, as Flux does).
-It shares the connection, its pool and the discovery cache with the client it came from; the
-API server checks that the original identity may `impersonate` the target, then authorizes
-each request as the target alone. Closing a derived client leaves the shared pool open.
+every request as that identity (Kubernetes user impersonation, as Flux does). It shares the
+connection, its pool and the discovery cache with the client it came from; the API server
+checks that the original identity may `impersonate` the target, then authorizes each request
+as the target alone. For a ServiceAccount only `Impersonate-User` is sent: the API server then
+adds exactly the groups the account's own token carries (`system:serviceaccounts`,
+`system:serviceaccounts:<ns>`, `system:authenticated`). Naming them in `Impersonate-Group`
+headers would need `impersonate` on `groups`, which RBAC cannot limit to one namespace's group
+(and whoever may impersonate any group may impersonate `system:masters`). Explicit groups
+(`Impersonation(user=..., groups=...)`) are one header each. Closing a derived client leaves the shared pool open.
 """
 
 from __future__ import annotations
@@ -86,10 +90,9 @@ class Impersonation:
 
     @classmethod
     def service_account(cls, namespace: str, name: str) -> Impersonation:
-        """`system:serviceaccount:<ns>:<name>` with the groups its own token would carry."""
-        return cls(user=f"system:serviceaccount:{namespace}:{name}",
-                   groups=("system:serviceaccounts", f"system:serviceaccounts:{namespace}",
-                           "system:authenticated"))
+        """`system:serviceaccount:<ns>:<name>`; the API server adds the groups its own token
+        would carry (see the module docstring for why they are not sent)."""
+        return cls(user=f"system:serviceaccount:{namespace}:{name}")
 
 
 @dataclass(frozen=True)
