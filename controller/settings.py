@@ -26,6 +26,8 @@ class ControllerSettings:
     # Tenant GitSyncs without spec.serviceAccountName impersonate this account of their own
     # namespace (Flux's --default-service-account); None: they act as the controller.
     default_service_account: str | None = None
+    # Tenant GitSyncs may not apply Pods asking for host access (controller.apply.podpolicy).
+    refuse_privileged_pods: bool = False
 
     @property
     def clusterwide(self) -> bool:

@@ -8,6 +8,8 @@ the inventory they will make up; it raises before anything touches the cluster:
 - a plaintext `Secret` (non-empty `data`/`stringData`) unless `allow_plaintext_secrets`;
 - a Secret type outside `allowed_secret_types`, checked on Secrets and on the `spec.template`
   of SealedSecret/VaultSecret; `kubernetes.io/service-account-token` is always refused (S18);
+- with `refuse_privileged_pods`, a workload whose Pod template asks for host access
+  (`podpolicy`: hostPath, host namespaces, privileged containers);
 - a namespace outside `allowed_namespaces` (None: no restriction), a cluster-scoped object when
   `allow_cluster_scoped` is off (a `Namespace` in the allow-list is always fine), a namespaced
   object with no namespace and no `target_namespace`, and the same object twice.
@@ -30,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from controller.apply import inventory, ordering, scope
+from controller.apply import inventory, ordering, podpolicy, scope
 from sealer import errors
 
 __all__ = [
@@ -80,6 +82,7 @@ class SyncPolicy:
     allowed_secret_types: frozenset[str] = DEFAULT_SECRET_TYPES
     allow_empty: bool = False
     allow_crds: bool = False
+    refuse_privileged_pods: bool = False
     max_prune_ratio: float | None = None
 
 
@@ -185,6 +188,8 @@ def _prepare(
     else:
         _place_cluster_scoped(result, policy=policy)
     _check_secret(result, policy=policy)
+    if policy.refuse_privileged_pods:
+        podpolicy.check(result, what=_describe(result))
     labels = result["metadata"].setdefault("labels", {})
     if not isinstance(labels, dict):
         raise errors.ManifestError(f"{_describe(result)}: metadata.labels must be a mapping")

@@ -64,6 +64,7 @@ class Context:
     now: Callable[[], datetime.datetime]
     allow_local: bool = False
     default_service_account: str | None = None
+    refuse_privileged_pods: bool = False
     workers: int = pipeline.DEFAULT_WORKERS
     checkpoint: applier.Checkpoint | None = None
     renders: dict[Key, tuple[str, str, list[dict[str, Any]]]] = dataclasses.field(
@@ -92,7 +93,8 @@ def reconcile(ctx: Context, *, namespace: str, name: str) -> Result:
     try:
         parsed = spec.parse(obj.get("spec"))
         policy = spec.policy_for(parsed, namespace=namespace, name=name,
-                                 controller_namespace=ctx.controller_namespace)
+                                 controller_namespace=ctx.controller_namespace,
+                                 refuse_privileged_pods=ctx.refuse_privileged_pods)
     except errors.SealopsError as exc:
         _finish(ctx, obj, _refused(obj, exc), requested=requested)
         return Result(None, ok=False)

@@ -80,8 +80,8 @@ def parse(spec: Any) -> GitSyncSpec:
         service_account_name=_account(spec.get("serviceAccountName")))
 
 
-def policy_for(spec: GitSyncSpec, *, namespace: str, name: str,
-               controller_namespace: str) -> plan.SyncPolicy:
+def policy_for(spec: GitSyncSpec, *, namespace: str, name: str, controller_namespace: str,
+               refuse_privileged_pods: bool = False) -> plan.SyncPolicy:
     """The `SyncPolicy` of the GitSync `namespace/name` (see the namespace rule above)."""
     admin = namespace == controller_namespace
     target = spec.target_namespace
@@ -95,7 +95,8 @@ def policy_for(spec: GitSyncSpec, *, namespace: str, name: str,
     return plan.SyncPolicy(
         sync_namespace=namespace, sync_name=name, target_namespace=target or namespace,
         allowed_namespaces=allowed, allow_cluster_scoped=admin, allow_crds=admin,
-        allow_plaintext_secrets=spec.allow_plaintext_secrets, allow_empty=spec.allow_empty)
+        allow_plaintext_secrets=spec.allow_plaintext_secrets, allow_empty=spec.allow_empty,
+        refuse_privileged_pods=refuse_privileged_pods and not admin)
 
 
 def service_account_for(spec: GitSyncSpec, *, namespace: str, controller_namespace: str,

@@ -13,7 +13,7 @@ adds exactly the groups the account's own token carries (`system:serviceaccounts
 `system:serviceaccounts:<ns>`, `system:authenticated`). Naming them in `Impersonate-Group`
 headers would need `impersonate` on `groups`, which RBAC cannot limit to one namespace's group
 (and whoever may impersonate any group may impersonate `system:masters`). Explicit groups
-(`Impersonation(user=..., groups=...)`) are one header each. Closing a derived client leaves the shared pool open.
+(`Impersonation(user=..., groups=...)`) are one header each.
 """
 
 from __future__ import annotations
