@@ -90,6 +90,7 @@ def test_writes_the_account_may_not_make_are_forbidden_and_nothing_is_created_or
     for forbidden, kind in ((crb, "ClusterRoleBinding"), (secret, "Secret")):
         sha = gitops.push({"bad.yaml": dump(forbidden), "c.yaml": dump(configmap("c"))},
                           remove=("b.yaml",) if kind == "ClusterRoleBinding" else ())
+        gitops.request_reconcile()
         obj = gitops.wait_reason("ApplyFailed", revision=sha)
         assert kind in message_of(obj) and "403 Forbidden" in message_of(obj)
         assert "system:serviceaccount:" + ns + ":deployer" in message_of(obj)
@@ -141,6 +142,7 @@ def test_prune_runs_as_the_account_too(
     gitops.create_gitsync(interval="10m", prune=True, serviceAccountName="no-delete")
     gitops.wait_ready(first)
     sha = gitops.push({}, remove=("b.yaml",))
+    gitops.request_reconcile()
     obj = gitops.wait_reason("PruneFailed", revision=sha)
     assert "ConfigMap" in message_of(obj) and "403 Forbidden" in message_of(obj)
     assert gitops.get(CM, "b") is not None
