@@ -63,7 +63,9 @@ def test_the_tenant_gitops_account_manages_sealops_objects_in_its_namespace_only
         ("create", "customresourcedefinitions.apiextensions.k8s.io"),
         ("delete", "clustervaultstores.sealops.dev"),
         ("delete", "namespaces"),
-        ("impersonate", "serviceaccounts", "-n", tenant),
+        # (The built-in `admin` lets it impersonate accounts of its own namespace only.)
+        ("impersonate", "serviceaccounts", "-n", ELSEWHERE),
+        ("impersonate", "serviceaccounts/sealops-controller", "-n", CONTROLLER_NS),
         ("*", "*", "--all-namespaces")]
     for check in denied:
         assert not kubectl.can_i(*check, user=account(tenant)), check
