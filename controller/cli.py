@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import re
 import sys
 from typing import Any
 
@@ -32,6 +33,14 @@ class _Duration(click.ParamType):  # type: ignore[type-arg]
 
 
 DURATION = _Duration()
+_ACCOUNT = re.compile(r"^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$")
+
+
+def _account_name(value: str | None, param: click.Parameter,
+                  ctx: click.Context) -> str | None:
+    if value is not None and not _ACCOUNT.match(value):
+        raise click.BadParameter("must be a valid ServiceAccount name", ctx=ctx, param=param)
+    return value
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"],
@@ -73,11 +82,19 @@ def cli(ctx: click.Context, kubeconfig: str | None, verbose: bool) -> None:
 @click.option("--allow-local-sources", is_flag=True, help="Allow file:// Git sources.")
 @click.option("--rate-limit", type=click.IntRange(1, 100000), default=60, show_default=True,
               help="Requests per minute to /v1/verify and /v1/rotate (one shared bucket).")
+@click.option("--default-service-account", metavar="NAME", default=None,
+              callback=lambda ctx, param, value: _account_name(value, param, ctx),
+              help="Tenant GitSyncs without spec.serviceAccountName impersonate this "
+                   "ServiceAccount of their own namespace (it must exist there).")
+@click.option("--refuse-privileged-pods", is_flag=True,
+              help="Tenant GitSyncs may not apply workloads with hostPath volumes, host "
+                   "namespaces or privileged containers.")
 @click.pass_context
 def controller(ctx: click.Context, namespace: str, watch_namespaces: tuple[str, ...],
                bitnami_compat: bool, key_renewal: datetime.timedelta,
                key_cutoff_time: datetime.datetime | None, listen: str, priority: int,
-               workers: int, allow_local_sources: bool, rate_limit: int) -> None:
+               workers: int, allow_local_sources: bool, rate_limit: int,
+               default_service_account: str | None, refuse_privileged_pods: bool) -> None:
     """Run the controller (kopf operator with mandatory peering)."""
     from controller import operator
     from controller.settings import ControllerSettings
@@ -92,7 +109,8 @@ def controller(ctx: click.Context, namespace: str, watch_namespaces: tuple[str, 
         key_renewal=key_renewal if key_renewal.total_seconds() > 0 else None,
         key_cutoff=cutoff, listen_host=host or "0.0.0.0", listen_port=int(port),  # noqa: S104
         priority=priority, workers=workers, allow_local_sources=allow_local_sources,
-        rate_limit_per_minute=rate_limit)
+        rate_limit_per_minute=rate_limit, default_service_account=default_service_account,
+        refuse_privileged_pods=refuse_privileged_pods)
     operator.Controller(settings, kubeconfig=ctx.obj["kubeconfig"]).run()
 
 

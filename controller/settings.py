@@ -23,6 +23,11 @@ class ControllerSettings:
     vault: bool = True
     gitops: bool = True
     gitops_cache_root: str | None = None  # default: $SEALOPS_GITOPS_CACHE_ROOT or a temp dir
+    # Tenant GitSyncs without spec.serviceAccountName impersonate this account of their own
+    # namespace (Flux's --default-service-account); None: they act as the controller.
+    default_service_account: str | None = None
+    # Tenant GitSyncs may not apply Pods asking for host access (controller.apply.podpolicy).
+    refuse_privileged_pods: bool = False
 
     @property
     def clusterwide(self) -> bool:

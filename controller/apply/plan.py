@@ -1,6 +1,6 @@
 """Planning one apply: policy checks and the few mutations made to rendered objects.
 
-`plan(objects, *, policy, is_namespaced)` returns the objects to apply, staged and ordered, and
+`plan(objects, *, policy, cluster)` returns the objects to apply, staged and ordered, and
 the inventory they will make up; it raises before anything touches the cluster:
 
 - an empty render, unless `allow_empty` (an empty tree usually means a wrong branch or path,
@@ -8,14 +8,17 @@ the inventory they will make up; it raises before anything touches the cluster:
 - a plaintext `Secret` (non-empty `data`/`stringData`) unless `allow_plaintext_secrets`;
 - a Secret type outside `allowed_secret_types`, checked on Secrets and on the `spec.template`
   of SealedSecret/VaultSecret; `kubernetes.io/service-account-token` is always refused (S18);
+- with `refuse_privileged_pods`, a workload whose Pod template asks for host access
+  (`podpolicy`: hostPath, host namespaces, privileged containers);
 - a namespace outside `allowed_namespaces` (None: no restriction), a cluster-scoped object when
   `allow_cluster_scoped` is off (a `Namespace` in the allow-list is always fine), a namespaced
   object with no namespace and no `target_namespace`, and the same object twice.
 
 Mutations, on deep copies: namespaced objects that name no namespace get `target_namespace`;
 cluster-scoped objects lose any `metadata.namespace`; every object gets the ownership label
-`sealops.dev/sync: <namespace>.<name>` of the GitSync. Scope comes from CRDs in the render
-first, then from the `is_namespaced(api_version, kind)` callable.
+`sealops.dev/sync: <namespace>.<name>` of the GitSync. Whether a kind is namespaced comes from
+the cluster (`scope.resolver`): a CRD in the render may only describe kinds the cluster does not
+serve, in a group that is not built in, and only when `allow_crds`.
 
 `plan_prune` decides which stale inventory entries may be deleted: only objects that still
 carry our label and are not annotated `sealops.dev/prune: disabled`.
@@ -29,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from controller.apply import inventory, ordering
+from controller.apply import inventory, ordering, podpolicy, scope
 from sealer import errors
 
 __all__ = [
@@ -46,7 +49,7 @@ __all__ = [
     "sync_label_value",
 ]
 
-SYNC_LABEL = "sealops.dev/sync"
+SYNC_LABEL = scope.SYNC_LABEL
 PRUNE_ANNOTATION = "sealops.dev/prune"
 PRUNE_DISABLED = "disabled"
 SA_TOKEN_TYPE = "kubernetes.io/service-account-token"  # noqa: S105 - a Secret type name
@@ -78,6 +81,8 @@ class SyncPolicy:
     allow_plaintext_secrets: bool = False
     allowed_secret_types: frozenset[str] = DEFAULT_SECRET_TYPES
     allow_empty: bool = False
+    allow_crds: bool = False
+    refuse_privileged_pods: bool = False
     max_prune_ratio: float | None = None
 
 
@@ -126,7 +131,7 @@ def sync_label_value(namespace: str, name: str) -> str:
 
 
 def plan(
-    objects: Sequence[Mapping[str, Any]], *, policy: SyncPolicy, is_namespaced: IsNamespaced
+    objects: Sequence[Mapping[str, Any]], *, policy: SyncPolicy, cluster: scope.Cluster
 ) -> Plan:
     """Check `objects` against `policy` and return them labelled, placed and staged."""
     if not objects and not policy.allow_empty:
@@ -135,8 +140,9 @@ def plan(
             "(set allowEmpty if this is intended)"
         )
     label = sync_label_value(policy.sync_namespace, policy.sync_name)
-    scope = _scope_lookup(objects, is_namespaced)
-    planned = [_prepare(obj, policy=policy, label=label, scope=scope) for obj in objects]
+    is_namespaced = scope.resolver(objects, cluster=cluster, allow_crds=policy.allow_crds,
+                                   label=label)
+    planned = [_prepare(obj, policy=policy, label=label, scope=is_namespaced) for obj in objects]
     _check_unique(planned)
     staged = tuple(tuple(stage) for stage in ordering.stages(planned))
     return Plan(stages=staged, inventory=inventory.Inventory.from_objects(planned))
@@ -182,6 +188,8 @@ def _prepare(
     else:
         _place_cluster_scoped(result, policy=policy)
     _check_secret(result, policy=policy)
+    if policy.refuse_privileged_pods:
+        podpolicy.check(result, what=_describe(result))
     labels = result["metadata"].setdefault("labels", {})
     if not isinstance(labels, dict):
         raise errors.ManifestError(f"{_describe(result)}: metadata.labels must be a mapping")
@@ -266,26 +274,6 @@ def _check_prune_ratio(count: int, size: int, *, policy: SyncPolicy) -> None:
             f"refusing to prune {count} of {size} objects (more than {ratio:.0%}); "
             "check the source's branch and path"
         )
-
-
-def _scope_lookup(objects: Sequence[Mapping[str, Any]], fallback: IsNamespaced) -> IsNamespaced:
-    """`is_namespaced`, answered from CRDs in the render before asking `fallback`."""
-    declared: dict[tuple[str, str], bool] = {}
-    for obj in objects:
-        if (ordering.group_of(str(obj.get("apiVersion", ""))), obj.get("kind")) != (
-            "apiextensions.k8s.io", "CustomResourceDefinition"
-        ):
-            continue
-        spec = obj.get("spec")
-        if isinstance(spec, dict) and isinstance(spec.get("names"), dict):
-            key = (str(spec.get("group", "")), str(spec["names"].get("kind", "")))
-            declared[key] = spec.get("scope") != "Cluster"
-
-    def lookup(api_version: str, kind: str) -> bool:
-        found = declared.get((ordering.group_of(api_version), kind))
-        return fallback(api_version, kind) if found is None else found
-
-    return lookup
 
 
 def _describe(obj: Mapping[str, Any]) -> str:

@@ -72,17 +72,22 @@ def _request(opts: dict[str, Any], **extra: Any) -> Any:
     policy = plan.SyncPolicy(
         sync_namespace=opts["namespace"], sync_name=name, target_namespace=opts["namespace"],
         allow_plaintext_secrets=opts["allow_plaintext_secrets"],
-        allow_empty=opts["allow_empty"])
+        allow_empty=opts["allow_empty"], allow_crds=True)  # the caller's own rights decide
     return pipeline.Request(policy=policy, path=opts["subpath"], **extra)
 
 
 def _run(ctx: click.Context, opts: dict[str, Any], *, dry_run: bool, prune: bool,
          timeout: float) -> tuple[Any, Any]:
     """(outcome, request) of one pipeline run against the cluster."""
+    from controller.apply import scope
     from controller.gitops import oneshot, pipeline
-    from sealer.kube import config
+    from sealer.kube import client, config
 
-    kube = config.connect(kubeconfig=ctx.obj.get("kubeconfig"))
+    own = config.connect(kubeconfig=ctx.obj.get("kubeconfig"))
+    kube = own
+    if opts.get("service_account"):
+        kube = own.impersonating(client.Impersonation.service_account(
+            opts["namespace"], opts["service_account"]))
     try:
         request = _request(opts, prune=prune, timeout=timeout, dry_run=dry_run,
                            wait=not dry_run)
@@ -91,7 +96,7 @@ def _run(ctx: click.Context, opts: dict[str, Any], *, dry_run: bool, prune: bool
                                           name=policy.sync_name)
         request = _replace(request, previous=previous)
         with oneshot.source(opts["path_or_url"], ref=opts["ref"], timeout=timeout) as fetch:
-            outcome = pipeline.run(fetch, request, kube=kube)
+            outcome = pipeline.run(fetch, request, kube=kube, cluster=scope.Live(own))
         if not dry_run and outcome.inventory != previous:
             _save(kube, outcome, opts=opts, name=policy.sync_name)
         return outcome, request
@@ -112,6 +117,21 @@ def _save(kube: Any, outcome: Any, *, opts: dict[str, Any], name: str) -> None:
         click.echo(f"warning: inventory not saved: {exc}", err=True)
 
 
+def _account_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    import re
+    if value is not None and not re.fullmatch(r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?", value):
+        raise click.BadParameter("must be a valid ServiceAccount name", ctx=ctx, param=param)
+    return value
+
+
+def _service_account_option(func: Any) -> Any:
+    return click.option(
+        "--service-account", "service_account", metavar="NAME", default=None,
+        callback=_account_name,
+        help="Act as this ServiceAccount of --namespace (impersonation), as a GitSync with "
+             "spec.serviceAccountName does: apply, prune, dry run and the inventory.")(func)
+
+
 def _replace(request: Any, **changes: Any) -> Any:
     import dataclasses
     return dataclasses.replace(request, **changes)
@@ -128,6 +148,7 @@ def _guarded(call: Any) -> Any:
 
 @click.command()
 @_source_options
+@_service_account_option
 @click.option("--prune", is_flag=True, help="Delete objects that left the source.")
 @click.option("--dry-run", is_flag=True, help="Server-side dry run: report, write nothing.")
 @click.option("--timeout", type=click.FloatRange(1, 86400), default=300.0, show_default=True,
@@ -161,6 +182,7 @@ def sync(ctx: click.Context, /, prune: bool, dry_run: bool, timeout: float,
 
 @click.command()
 @_source_options
+@_service_account_option
 @click.option("--prune", is_flag=True, help="Also show objects a sync --prune would delete.")
 @click.option("--timeout", type=click.FloatRange(1, 86400), default=300.0, show_default=True)
 @click.pass_context
@@ -190,7 +212,7 @@ def diff(ctx: click.Context, /, prune: bool, timeout: float, **opts: Any) -> Non
               help="Seconds for a Git fetch.")
 def build(timeout: float, **opts: Any) -> None:
     """Print the objects a sync would apply (labelled, namespaced); needs no cluster."""
-    from controller.apply import plan
+    from controller.apply import plan, scope
     from controller.gitops import oneshot, pipeline
     from sealer.manifests import safeyaml
 
@@ -198,7 +220,8 @@ def build(timeout: float, **opts: Any) -> None:
         request = _request(opts)
         with oneshot.source(opts["path_or_url"], ref=opts["ref"], timeout=timeout) as fetch:
             objects = pipeline.default_render(request.path)(fetch())
-        return plan.plan(objects, policy=request.policy, is_namespaced=oneshot.static_scope)
+        offline = scope.Offline(oneshot.static_scope)
+        return plan.plan(objects, policy=request.policy, cluster=offline)
 
     planned = _guarded(rendered)
     if planned.objects:

@@ -25,11 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller import render
-from controller.apply import applier, inventory, ordering, plan, prune, wait
+from controller.apply import applier, inventory, ordering, plan, prune, scope, wait
 from controller.sources import git
 from sealer import errors
 from sealer.kube import client
-from sealer.kube import errors as kerrors
 
 __all__ = [
     "APPLY_FAILED", "DEFAULT_WORKERS", "FETCH_FAILED", "POLICY_VIOLATION", "PRUNE_FAILED",
@@ -108,8 +107,12 @@ def default_render(path: str) -> Render:
 
 def run(fetch: Fetch, request: Request, *, kube: client.KubeClient,
         render_objects: Render | None = None, checkpoint: applier.Checkpoint | None = None,
-        clock: wait.Clock = DEFAULT_CLOCK) -> Outcome:
-    """Run every stage once (see the module docstring); never raises a `SealopsError`."""
+        clock: wait.Clock = DEFAULT_CLOCK, cluster: scope.Cluster | None = None) -> Outcome:
+    """Run every stage once (see the module docstring); never raises a `SealopsError`.
+
+    `kube` does every read and write of the sync (an impersonating client for a GitSync with a
+    ServiceAccount); `cluster` answers how kinds are scoped (default: discovery through `kube`).
+    """
     label = plan.sync_label_value(request.policy.sync_namespace, request.policy.sync_name)
     engine = applier.Applier(kube, label=label, workers=request.workers,
                              dry_run=request.dry_run, checkpoint=checkpoint)
@@ -121,7 +124,7 @@ def run(fetch: Fetch, request: Request, *, kube: client.KubeClient,
         objects = _stage(RENDER_FAILED, lambda: (render_objects or default_render(
             request.path))(checkout))
         planned = _stage(APPLY_FAILED, lambda: plan.plan(
-            objects, policy=request.policy, is_namespaced=_scope(kube)))
+            objects, policy=request.policy, cluster=cluster or scope.Live(kube)))
         _apply(engine, kube, planned, request=request, deadline=deadline, clock=clock)
         pruned = _prune(kube, planned, request=request)
     except _Failed as failed:
@@ -141,19 +144,6 @@ def _stage(reason: str, call: Callable[[], Any]) -> Any:
         raise _Failed(RENDER_FAILED, exc) from None
     except errors.SealopsError as exc:
         raise _Failed(reason, exc) from None
-
-
-def _scope(kube: client.KubeClient) -> plan.IsNamespaced:
-    def is_namespaced(api_version: str, kind: str) -> bool:
-        try:
-            return kube.resource(api_version, kind).namespaced
-        except kerrors.ApiError as exc:
-            if exc.status == 404:
-                raise errors.ManifestError(
-                    f"kind {kind} of {api_version[:100]} is not served by the cluster "
-                    "(is its CRD installed?)") from None
-            raise
-    return is_namespaced
 
 
 def _apply(engine: applier.Applier, kube: client.KubeClient, planned: plan.Plan, *,

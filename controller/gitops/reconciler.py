@@ -1,10 +1,19 @@
 """Reconciling one GitSync: read it, fetch its source, run the pipeline, report. No kopf.
 
     read the GitSync (gone or suspended -> nothing) -> parse spec and policy
+    -> the identity of the sync (`spec.service_account_for`): the named ServiceAccount must
+       exist (read with the controller's own client), else Ready=False with
+       ServiceAccountNotFound (or ServiceAccountUnavailable when it cannot be read) and
+       nothing is fetched, applied or pruned; never a fallback to the controller's identity
     -> [Reconciling=True when the generation or reconcile request is new]
     -> pipeline.run(fetch: credentials from the secretRef at this moment, then `git.fetch`
-       into the GitSync's own cache dir: one `ls-remote`, no fetch when the revision is cached)
+       into the GitSync's own cache dir: one `ls-remote`, no fetch when the revision is cached;
+       every read and write of the sync through a client impersonating that ServiceAccount;
+       how kinds are scoped from the controller's own discovery)
     -> report.finish (status and Events only when changed)
+
+The GitSync itself, its secretRef, its status and Events are read and written with the
+controller's own identity.
 
 The rendered objects of the last revision are kept in memory per GitSync, so an interval
 re-sync of an unchanged revision costs one ls-remote, a few LISTs and no render. Git
@@ -26,19 +35,23 @@ from pathlib import Path
 from typing import Any
 
 from controller import status
-from controller.apply import applier, inventory
+from controller.apply import applier, inventory, scope
 from controller.gitops import pipeline, report, spec
 from controller.sources import credentials, git
 from controller.sources import errors as source_errors
 from sealer import errors
 from sealer.kube import client
 
-__all__ = ["GITSYNCS", "REQUESTED_AT", "Context", "Result", "reconcile", "revision_name"]
+__all__ = ["GITSYNCS", "REQUESTED_AT", "SERVICE_ACCOUNTS", "SERVICE_ACCOUNT_NOT_FOUND",
+           "SERVICE_ACCOUNT_UNAVAILABLE", "Context", "Result", "reconcile", "revision_name"]
 
 logger = logging.getLogger(__name__)
 
 GITSYNCS = client.Resource("sealops.dev", "v1alpha1", "GitSync", "gitsyncs", True)
+SERVICE_ACCOUNTS = client.Resource("", "v1", "ServiceAccount", "serviceaccounts", True)
 REQUESTED_AT = "sealops.dev/reconcile-requested-at"
+SERVICE_ACCOUNT_NOT_FOUND = "ServiceAccountNotFound"
+SERVICE_ACCOUNT_UNAVAILABLE = "ServiceAccountUnavailable"
 Key = tuple[str, str]
 
 
@@ -50,6 +63,8 @@ class Context:
     cache_root: Path
     now: Callable[[], datetime.datetime]
     allow_local: bool = False
+    default_service_account: str | None = None
+    refuse_privileged_pods: bool = False
     workers: int = pipeline.DEFAULT_WORKERS
     checkpoint: applier.Checkpoint | None = None
     renders: dict[Key, tuple[str, str, list[dict[str, Any]]]] = dataclasses.field(
@@ -78,20 +93,28 @@ def reconcile(ctx: Context, *, namespace: str, name: str) -> Result:
     try:
         parsed = spec.parse(obj.get("spec"))
         policy = spec.policy_for(parsed, namespace=namespace, name=name,
-                                 controller_namespace=ctx.controller_namespace)
+                                 controller_namespace=ctx.controller_namespace,
+                                 refuse_privileged_pods=ctx.refuse_privileged_pods)
     except errors.SealopsError as exc:
         _finish(ctx, obj, _refused(obj, exc), requested=requested)
         return Result(None, ok=False)
     if parsed.suspend:
         return Result(None)
+    account = spec.service_account_for(parsed, namespace=namespace,
+                                       controller_namespace=ctx.controller_namespace,
+                                       default=ctx.default_service_account)
+    kube = _client_for(ctx, obj, account)
+    if isinstance(kube, pipeline.Outcome):
+        _finish(ctx, obj, kube, requested=requested)
+        return Result(parsed.interval, ok=False)
     if report.needs_progress(obj, requested=requested):
         obj = dict(report.progressing(ctx.kube, GITSYNCS, obj, now=_stamp(ctx)))
     request = pipeline.Request(
         policy=policy, path=parsed.path, previous=_previous(obj), prune=parsed.prune,
         timeout=parsed.timeout, workers=ctx.workers)
-    outcome = pipeline.run(lambda: _fetch(ctx, obj, parsed), request, kube=ctx.kube,
+    outcome = pipeline.run(lambda: _fetch(ctx, obj, parsed), request, kube=kube,
                            render_objects=_cached_render(ctx, (namespace, name), parsed.path),
-                           checkpoint=ctx.checkpoint)
+                           checkpoint=ctx.checkpoint, cluster=scope.Live(ctx.kube))
     _finish(ctx, obj, outcome, requested=requested)
     return Result(parsed.interval, ok=outcome.ok)
 
@@ -112,6 +135,29 @@ def revision_name(ref: git.Ref, sha: str) -> str:
     algo = "sha256" if len(sha) == 64 else "sha1"
     named = ref.branch or ref.tag
     return f"{named}@{algo}:{sha}" if named else f"{algo}:{sha}"
+
+
+def _client_for(ctx: Context, obj: dict[str, Any],
+                account: str | None) -> client.KubeClient | pipeline.Outcome:
+    """The client the sync runs with, or the Ready=False outcome when its account is missing
+    or unreadable (the fail-closed side: no fallback to the controller's own client)."""
+    if account is None:
+        return ctx.kube
+    namespace = obj["metadata"]["namespace"]
+    try:
+        found = ctx.kube.get(SERVICE_ACCOUNTS, account, namespace=namespace)
+    except errors.ClusterError as exc:
+        return _unresolved(obj, SERVICE_ACCOUNT_UNAVAILABLE,
+                           f"cannot read ServiceAccount {namespace}/{account}: {exc}")
+    if found is None:
+        return _unresolved(obj, SERVICE_ACCOUNT_NOT_FOUND,
+                           f"ServiceAccount {namespace}/{account} not found; nothing applied")
+    return ctx.kube.impersonating(client.Impersonation.service_account(namespace, account))
+
+
+def _unresolved(obj: dict[str, Any], reason: str, message: str) -> pipeline.Outcome:
+    return pipeline.Outcome(reason=reason, message=message, revision=None,
+                            inventory=_previous(obj), retryable=True)
 
 
 def _fetch(ctx: Context, obj: dict[str, Any], parsed: spec.GitSyncSpec) -> git.Checkout:

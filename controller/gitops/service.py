@@ -46,7 +46,9 @@ class Service:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.context = reconciler.Context(
             kube=kube, events=events, controller_namespace=settings.namespace,
-            cache_root=root, now=now, allow_local=settings.allow_local_sources)
+            cache_root=root, now=now, allow_local=settings.allow_local_sources,
+            default_service_account=settings.default_service_account,
+            refuse_privileged_pods=settings.refuse_privileged_pods)
         self.gate = gate
         self.scheduler = scheduler.Scheduler(
             self._run, workers=workers, gate=lambda key: self.gate.open_for(key[0]))

@@ -12,6 +12,13 @@ Namespace rule (HOSTILE-INPUTS S18; documented in crds/gitsyncs.sealops.dev.yaml
   namespace.
 - Anything outside -> `PolicyError`, reported as `PolicyViolation`; nothing is applied.
 
+Identity (issue 10, item 3; Flux's model): `spec.serviceAccountName` names a ServiceAccount in
+the GitSync's namespace; every apply, prune and dry run of the sync then impersonates it, so the
+API server authorizes the tenant's account, not the controller's. A tenant GitSync without one
+uses the controller's `--default-service-account` when set; `service_account_for` gives the
+name, or None only for the admin's GitSyncs and (without the flag) for tenants, which then act
+as the controller itself, whose deploy/ account may write nothing a GitSync needs.
+
 Durations are Go-style (`5m`, `1h30m`); `interval` defaults to 5m, `timeout` to the interval.
 """
 
@@ -28,7 +35,7 @@ from controller.settings import parse_duration
 from controller.sources import git
 from sealer import errors
 
-__all__ = ["DEFAULT_INTERVAL", "GitSyncSpec", "parse", "policy_for"]
+__all__ = ["DEFAULT_INTERVAL", "GitSyncSpec", "parse", "policy_for", "service_account_for"]
 
 DEFAULT_INTERVAL = datetime.timedelta(minutes=5)
 MIN_INTERVAL = datetime.timedelta(seconds=1)
@@ -49,6 +56,7 @@ class GitSyncSpec:
     suspend: bool = False
     allow_empty: bool = False
     allow_plaintext_secrets: bool = False
+    service_account_name: str | None = None
 
 
 def parse(spec: Any) -> GitSyncSpec:
@@ -68,11 +76,12 @@ def parse(spec: Any) -> GitSyncSpec:
         prune=_flag(spec, "prune"), target_namespace=_namespace(spec.get("targetNamespace")),
         secret_ref=_secret_ref(spec.get("secretRef")), suspend=_flag(spec, "suspend"),
         allow_empty=_flag(spec, "allowEmpty"),
-        allow_plaintext_secrets=_flag(spec, "allowPlaintextSecrets"))
+        allow_plaintext_secrets=_flag(spec, "allowPlaintextSecrets"),
+        service_account_name=_account(spec.get("serviceAccountName")))
 
 
-def policy_for(spec: GitSyncSpec, *, namespace: str, name: str,
-               controller_namespace: str) -> plan.SyncPolicy:
+def policy_for(spec: GitSyncSpec, *, namespace: str, name: str, controller_namespace: str,
+               refuse_privileged_pods: bool = False) -> plan.SyncPolicy:
     """The `SyncPolicy` of the GitSync `namespace/name` (see the namespace rule above)."""
     admin = namespace == controller_namespace
     target = spec.target_namespace
@@ -85,8 +94,18 @@ def policy_for(spec: GitSyncSpec, *, namespace: str, name: str,
     allowed = None if admin else frozenset({namespace})
     return plan.SyncPolicy(
         sync_namespace=namespace, sync_name=name, target_namespace=target or namespace,
-        allowed_namespaces=allowed, allow_cluster_scoped=admin,
-        allow_plaintext_secrets=spec.allow_plaintext_secrets, allow_empty=spec.allow_empty)
+        allowed_namespaces=allowed, allow_cluster_scoped=admin, allow_crds=admin,
+        allow_plaintext_secrets=spec.allow_plaintext_secrets, allow_empty=spec.allow_empty,
+        refuse_privileged_pods=refuse_privileged_pods and not admin)
+
+
+def service_account_for(spec: GitSyncSpec, *, namespace: str, controller_namespace: str,
+                        default: str | None) -> str | None:
+    """The ServiceAccount (in `namespace`) the sync impersonates; None: the controller's own
+    identity, only for the admin's GitSyncs or when no default is configured."""
+    if spec.service_account_name is not None:
+        return spec.service_account_name
+    return default if namespace != controller_namespace else None
 
 
 def _ref(value: Any) -> git.Ref:
@@ -135,6 +154,14 @@ def _namespace(value: Any) -> str | None:
         return None
     if not isinstance(value, str) or not _DNS_LABEL.match(value):
         raise errors.ManifestError("spec.targetNamespace must be a valid namespace name")
+    return value
+
+
+def _account(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _DNS_SUBDOMAIN.match(value):
+        raise errors.ManifestError("spec.serviceAccountName must be a valid ServiceAccount name")
     return value
 
 

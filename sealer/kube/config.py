@@ -1,4 +1,9 @@
-"""Building a `Connection` from a kubeconfig file or the in-cluster service account."""
+"""Building a `Connection` from a kubeconfig file or the in-cluster service account.
+
+`connect(..., impersonate=...)` returns a client acting as another identity; a running
+controller derives such clients from its own with `KubeClient.impersonating` instead, so every
+GitSync shares one connection pool and one discovery cache.
+"""
 
 from __future__ import annotations
 
@@ -44,6 +49,8 @@ def load(*, kubeconfig: str | None = None, context: str | None = None) -> client
 
 
 def connect(*, kubeconfig: str | None = None, context: str | None = None,
-            timeout: float = 30.0, pool_size: int = 16) -> client.KubeClient:
-    return client.KubeClient(load(kubeconfig=kubeconfig, context=context), timeout=timeout,
+            timeout: float = 30.0, pool_size: int = 16,
+            impersonate: client.Impersonation | None = None) -> client.KubeClient:
+    kube = client.KubeClient(load(kubeconfig=kubeconfig, context=context), timeout=timeout,
                              pool_size=pool_size)
+    return kube if impersonate is None else kube.impersonating(impersonate)

@@ -100,8 +100,12 @@ def test_every_binding_names_the_controller_account_or_the_authenticated_group(
                 subjects.append((where, obj["metadata"]["name"], subject["kind"],
                                  subject.get("namespace", ""), subject["name"]))
     allowed = {("ServiceAccount", CONTROLLER_NS, "sealops-controller"),
-               ("Group", "", "system:authenticated")}
+               ("Group", "", "system:authenticated"),
+               # The GitOps accounts GitSyncs impersonate (optional components only).
+               ("ServiceAccount", CONTROLLER_NS, "sealops-gitops-admin"),
+               ("ServiceAccount", "sealops-tenant-placeholder", "sealops-gitops")}
     assert [s for s in subjects if s[2:] not in allowed] == []
+    assert [s for s in subjects if s[0] == "deploy" and "gitops" in s[4]] == []
     authenticated = [s for s in subjects if s[2] == "Group"]
     assert [(s[0], s[1]) for s in authenticated] == [("deploy", "sealops-public-keys-reader")]
 
@@ -131,7 +135,8 @@ def test_the_deployment_runs_two_locked_down_replicas(base: list[dict[str, Any]]
     assert ctx["capabilities"] == {"drop": ["ALL"]}
     assert ctx["seccompProfile"] == {"type": "RuntimeDefault"}
     assert "add" not in ctx["capabilities"]
-    assert container["args"] == ["controller", "--namespace", CONTROLLER_NS]
+    assert container["args"] == ["controller", "--namespace", CONTROLLER_NS,
+                                 "--default-service-account", "sealops-gitops"]
     for kind in ("requests", "limits"):
         assert set(container["resources"][kind]) == {"cpu", "memory"}
 
@@ -185,11 +190,18 @@ def test_the_tenant_gitops_bindings_land_in_the_overlay_namespace_only(
         f"resources: [{os.path.relpath(DEPLOY / 'gitops-tenant', overlay)}]\n"
         "namespace: team-a\n")
     objects = render(overlay)
-    bindings = [o for o in objects if o["kind"] == "RoleBinding"]
-    assert sorted(b["roleRef"]["name"] for b in bindings) == ["admin", "sealops-gitops-tenant"]
-    assert {b["metadata"]["namespace"] for b in bindings} == {"team-a"}
-    assert {(s["namespace"], s["name"]) for b in bindings for s in b["subjects"]} == {
-        (CONTROLLER_NS, "sealops-controller")}
+    bindings = {b["roleRef"]["name"]: [(s["namespace"], s["name"]) for s in b["subjects"]]
+                for b in objects if b["kind"] == "RoleBinding"}
+    # The tenant's account gets the rights; the controller only impersonates it.
+    assert bindings == {"admin": [("team-a", "sealops-gitops")],
+                        "sealops-gitops-tenant": [("team-a", "sealops-gitops")],
+                        "sealops-controller-impersonate": [(CONTROLLER_NS, "sealops-controller")]}
+    assert {o["metadata"]["namespace"] for o in objects
+            if o["kind"] in ("RoleBinding", "Role", "ServiceAccount")} == {"team-a"}
+    role = _one(objects, "Role", "sealops-controller-impersonate")
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["serviceaccounts"],
+                              "resourceNames": ["sealops-gitops"],
+                              "verbs": ["get", "impersonate"]}]
     assert not [o for o in objects if o["kind"] == "ClusterRoleBinding"]
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from controller.apply import inventory, plan
+from controller.apply import inventory, plan, scope
 from sealer import errors
 
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "CustomResourceDefinition", "StorageClass"}
@@ -29,7 +29,7 @@ def policy(**kwargs: Any) -> plan.SyncPolicy:
 
 
 def make(objects: list[dict[str, Any]], **kwargs: Any) -> plan.Plan:
-    return plan.plan(objects, policy=policy(**kwargs), is_namespaced=is_namespaced)
+    return plan.plan(objects, policy=policy(**kwargs), cluster=scope.Offline(is_namespaced))
 
 
 def test_every_object_gets_the_ownership_label_and_the_input_is_not_mutated() -> None:
@@ -92,8 +92,9 @@ def test_invalid_namespaces_are_refused() -> None:
 
 def test_scope_of_custom_kinds_comes_from_crds_in_the_same_render() -> None:
     crd = obj("apiextensions.k8s.io/v1", "CustomResourceDefinition", "widgets.example.com",
-              spec={"group": "example.com", "names": {"kind": "Widget"}, "scope": "Cluster"})
-    result = make([crd, obj("example.com/v1", "Widget", "w", "team")])
+              spec={"group": "example.com", "scope": "Cluster", "versions": [{"name": "v1"}],
+                    "names": {"kind": "Widget", "plural": "widgets"}})
+    result = make([crd, obj("example.com/v1", "Widget", "w", "team")], allow_crds=True)
     widget = next(o for o in result.objects if o["kind"] == "Widget")
     assert "namespace" not in widget["metadata"]
 

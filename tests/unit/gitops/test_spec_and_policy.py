@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from controller.apply import plan
+from controller.apply import plan, scope
 from controller.gitops import spec
 from controller.sources import git
 from sealer import errors
@@ -91,8 +91,8 @@ def test_a_tenant_object_in_another_namespace_is_a_policy_violation() -> None:
     other = {"apiVersion": "v1", "kind": "ConfigMap",
              "metadata": {"name": "c", "namespace": "kube-system"}}
     with pytest.raises(errors.PolicyError, match="kube-system"):
-        plan.plan([other], policy=policy, is_namespaced=lambda *_: True)
+        plan.plan([other], policy=policy, cluster=scope.Offline(lambda *_: True))
     role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
             "metadata": {"name": "r"}}
     with pytest.raises(errors.PolicyError, match="cluster-scoped"):
-        plan.plan([role], policy=policy, is_namespaced=lambda *_: False)
+        plan.plan([role], policy=policy, cluster=scope.Offline(lambda *_: False))
