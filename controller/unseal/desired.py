@@ -16,6 +16,7 @@ from typing import Any
 
 from sealer import errors
 from sealer.crypto import keyring, scope
+from sealer.manifests import seal
 
 CLUSTER_WIDE = "sealedsecrets.bitnami.com/cluster-wide"
 NAMESPACE_WIDE = "sealedsecrets.bitnami.com/namespace-wide"
@@ -68,13 +69,15 @@ def open_items(sealed: Mapping[str, Any], *, ring: keyring.Keyring,
     if not isinstance(encrypted, dict):
         raise errors.ManifestError("spec.encryptedData must be a mapping")
     label = label_of(sealed)
+    rules = seal.base64_rules(sealed)
     data: dict[str, bytes] = {}
     key_id = hint
     for item in sorted(encrypted):
         value = encrypted[item]
         if not isinstance(value, str):
             raise errors.UnsealError(item)
-        data[item], key_id = ring.decrypt(value, label=label, item=item, hint=key_id)
+        data[item], key_id = ring.decrypt(value, label=label, item=item, hint=key_id,
+                                          rules=rules)
     return Opened(data=data, key_id=key_id)
 
 

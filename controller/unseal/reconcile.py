@@ -90,8 +90,8 @@ def _converge(ctx: Context, sealed: dict[str, Any], *, key: tuple[str, str, str]
         verb = _apply_secret(ctx, sealed, desired.secret_for(sealed, opened))
     except errors.UnknownKeyError as exc:
         return Outcome(False, "UnknownKey", str(exc))
-    except errors.UnsealError as exc:
-        return Outcome(False, "UnsealFailed", str(exc))
+    except errors.UnsealError as exc:  # UnsealFailed, or InvalidBase64
+        return Outcome(False, exc.reason, str(exc))
     except desired.RefusedError as exc:
         return Outcome(False, exc.reason, str(exc))
     except errors.ManifestError as exc:

@@ -33,7 +33,7 @@ SURFACE = {
         "validate_name",
         "validate_namespace",
     ],
-    seal: ["merge_into", "reseal", "seal_secret", "sealed_label", "unseal"],
+    seal: ["base64_rules", "merge_into", "reseal", "seal_secret", "sealed_label", "unseal"],
     check: ["Finding", "check_data", "check_paths", "envelope_problem", "iter_files", "objects"],
     rewrite: ["Transform", "rewrite_documents", "sealing_transform"],
     sealer.cli: ["main"],
