@@ -108,3 +108,26 @@ def test_the_controller_starts_and_serves_the_native_cert_beside_a_newer_bitnami
     ctl.stop()
     again = start_controller(watch=namespace, key_namespace=key_ns, args=("--bitnami-compat",))
     assert again.public().key_id == public.key_id
+
+
+def test_a_newer_bitnami_key_added_while_running_is_loaded_and_changes_no_cert(
+    kube: Any, namespace: str, start_controller: StartController
+) -> None:
+    ctl = start_controller(watch=namespace, args=("--bitnami-compat",))
+    before = ctl.get("/v1/cert.pem")
+    future = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
+    legacy = _bitnami_key_secret(kube, ctl.key_namespace, created=future)
+    # The key loop reloads (at most every 60 s); before the fix that reload raised.
+    wait_for(lambda: b"sealops_key_generations 2" in ctl.get("/metrics")[1], timeout=120,
+             what="the Bitnami key to be loaded")
+
+    label = scope.label(scope.Scope.STRICT, namespace=namespace, name="late")
+    value = keyring.seal_value(b"late", public=legacy.public(), label=label, item="k")
+    kube.create(BITNAMI, {
+        "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+        "metadata": {"name": "late", "namespace": namespace},
+        "spec": {"encryptedData": {"k": value}}}, namespace=namespace)
+    got = wait_for(lambda: kube.get(client.SECRETS, "late", namespace=namespace),
+                   what="the Secret sealed with the newly added Bitnami key")
+    assert secret_data(got) == {"k": b"late"}
+    assert ctl.get("/v1/cert.pem") == before
