@@ -13,7 +13,8 @@ secret value, token, key material or ciphertext.
     ├── KeyMaterialError        a bad certificate, key file or key Secret    exit 4
     │   └── BackupError         a key backup that cannot be opened
     ├── UnsealError             any failure to open an envelope (uniform)    exit 5
-    │   └── UnknownKeyError     the envelope's key id is not in the keyring
+    │   ├── UnknownKeyError     the envelope's key id is not in the keyring
+    │   └── InvalidBase64Error  the value is not base64 text (public, so said plainly)
     ├── PolicyError             input refused by policy (e.g. plaintext)     exit 6
     └── ClusterError            the cluster or a remote service failed       exit 7, retryable
         ├── ConflictError       an object exists and is not ours
@@ -29,6 +30,7 @@ __all__ = [
     "BackupError",
     "ClusterError",
     "ConflictError",
+    "InvalidBase64Error",
     "InvalidNameError",
     "KeyMaterialError",
     "ManifestError",
@@ -101,6 +103,20 @@ class UnknownKeyError(UnsealError):
             f"cannot unseal item {item!r}: it was sealed for key {key_id}, which is not "
             f"in the keyring; {advice}",
         )
+        self.item = item
+
+
+class InvalidBase64Error(UnsealError):
+    """The value is not base64 text, so it is no envelope at all.
+
+    Whether text is valid base64 is visible to anyone holding it, so saying so reveals nothing
+    about keys or plaintext; it spares users the misleading "no key opens it".
+    """
+
+    reason = "InvalidBase64"
+
+    def __init__(self, item: str) -> None:
+        SealopsError.__init__(self, f"cannot unseal item {item!r}: the value is not valid base64")
         self.item = item
 
 

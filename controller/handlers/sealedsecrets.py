@@ -14,7 +14,7 @@ from typing import Any
 import kopf
 
 from controller.keys import stored
-from controller.unseal import reconcile
+from controller.unseal import desired, reconcile
 from sealer.kube import client
 
 logger = logging.getLogger(__name__)
@@ -118,4 +118,9 @@ def _owner(body: Any, kinds: set[tuple[str, str]]) -> tuple[str, str] | None:
         group = str(ref.get("apiVersion", "")).split("/")[0]
         if (group, ref.get("kind")) in kinds and ref.get("controller"):
             return group, str(ref.get("name"))
+    # skip-set-owner-references: the reconcile checks the uid in the annotation.
+    marker = str((body["metadata"].get("annotations") or {}).get(desired.OWNED_BY) or "")
+    group = marker.partition("/")[0]
+    if (group, "SealedSecret") in kinds:
+        return group, str(body["metadata"]["name"])
     return None

@@ -4,6 +4,12 @@ A new generation is persisted (created as a Secret) before it is ever used, like
 key registry. Replicas race safely: a generation's Secret name is derived from its key id, and
 the due time of a renewal is derived from the newest generation, so a replica that loses the
 race just reloads. Keys are never deleted by the controller.
+
+Under --bitnami-compat, Bitnami key Secrets load as legacy keys (RSA only) next to our own
+generations, in any order of creation: they only decrypt (so a value sealed with the Bitnami
+certificate still opens). The newest *native* generation seals, is what /v1/cert.pem and
+/v1/public.pem serve, and alone decides when a renewal is due; a Bitnami key newer than it
+changes none of that.
 """
 
 from __future__ import annotations
@@ -53,10 +59,11 @@ class KeyRegistry:
 
     @property
     def newest(self) -> keys.KeyGeneration:
-        newest = self.keyring.newest
-        if not isinstance(newest, keys.KeyGeneration):
-            raise RuntimeError("the newest key is a legacy key")
-        return newest
+        """The newest native generation (a loaded keyring always holds one)."""
+        own = self.own_generations()
+        if not own:
+            raise RuntimeError("the key registry holds no native generation")
+        return max(own, key=lambda gen: gen.created_at)
 
     def own_generations(self) -> list[keys.KeyGeneration]:
         return [k for k in self.keyring if isinstance(k, keys.KeyGeneration)]
@@ -79,7 +86,8 @@ class KeyRegistry:
                         logger.error("ignoring key Secret: %s", exc)
         with self._lock:
             own = [k for k in found if isinstance(k, keys.KeyGeneration)]
-            # Ours come first when ages tie; a keyring needs one generation of our own.
+            # Ours come first when ages tie; a keyring needs one generation of our own, and
+            # legacy keys never seal, however new (the keyring's newest is a native one).
             legacy = [k for k in found if k not in own]
             self._ring = keyring_mod.Keyring(own + legacy) if own else None
         return self.keyring if self._ring is not None else self._empty()

@@ -16,12 +16,18 @@ from typing import Any
 
 from sealer import errors
 from sealer.crypto import keyring, scope
+from sealer.manifests import seal
 
 CLUSTER_WIDE = "sealedsecrets.bitnami.com/cluster-wide"
 NAMESPACE_WIDE = "sealedsecrets.bitnami.com/namespace-wide"
 MANAGED = "sealedsecrets.bitnami.com/managed"
 PATCH = "sealedsecrets.bitnami.com/patch"
 SKIP_OWNER = "sealedsecrets.bitnami.com/skip-set-owner-references"
+# Stands in for the ownerReference of a skip-set-owner-references Secret: "<group>/<uid>" of the
+# SealedSecret that wrote it. Only the controller sets it (a template's copy is dropped), so it
+# lands only on Secrets the SealedSecret already fully controls; whoever can write the Secret
+# could hand it over with `managed` anyway.
+OWNED_BY = "sealops.dev/owned-by"
 DROPPED_ANNOTATIONS = frozenset({"kubectl.kubernetes.io/last-applied-configuration"})
 REFUSED_TYPES = frozenset({"kubernetes.io/service-account-token", "bootstrap.kubernetes.io/token"})
 KEY_SECRET_PREFIX = "sealops-key-"  # noqa: S105  (a name prefix, not a secret)
@@ -68,13 +74,15 @@ def open_items(sealed: Mapping[str, Any], *, ring: keyring.Keyring,
     if not isinstance(encrypted, dict):
         raise errors.ManifestError("spec.encryptedData must be a mapping")
     label = label_of(sealed)
+    rules = seal.base64_rules(sealed)
     data: dict[str, bytes] = {}
     key_id = hint
     for item in sorted(encrypted):
         value = encrypted[item]
         if not isinstance(value, str):
             raise errors.UnsealError(item)
-        data[item], key_id = ring.decrypt(value, label=label, item=item, hint=key_id)
+        data[item], key_id = ring.decrypt(value, label=label, item=item, hint=key_id,
+                                          rules=rules)
     return Opened(data=data, key_id=key_id)
 
 
@@ -87,7 +95,7 @@ def secret_for(sealed: Mapping[str, Any], opened: Opened) -> dict[str, Any]:
     if secret_type in REFUSED_TYPES:
         raise RefusedError(f"Secret type {secret_type} is not allowed", reason="TypeNotAllowed")
     annotations = {k: v for k, v in (tmeta.get("annotations") or {}).items()
-                   if k not in DROPPED_ANNOTATIONS}
+                   if k not in DROPPED_ANNOTATIONS and k != OWNED_BY}
     data = {k: v for k, v in (template.get("data") or {}).items() if isinstance(v, str)}
     data.update({k: base64.b64encode(v).decode("ascii") for k, v in opened.data.items()})
     body: dict[str, Any] = {
@@ -103,7 +111,15 @@ def secret_for(sealed: Mapping[str, Any], opened: Opened) -> dict[str, Any]:
         body["metadata"]["ownerReferences"] = [{
             "apiVersion": sealed["apiVersion"], "kind": sealed["kind"], "name": meta["name"],
             "uid": meta["uid"], "controller": True}]
+    else:
+        annotations[OWNED_BY] = owned_by(sealed)
     return body
+
+
+def owned_by(sealed: Mapping[str, Any]) -> str:
+    """The OWNED_BY value naming this SealedSecret."""
+    group = str(sealed.get("apiVersion") or "").partition("/")[0]
+    return f"{group}/{sealed['metadata']['uid']}"
 
 
 def check_target(sealed: Mapping[str, Any], existing: Mapping[str, Any] | None, *,
@@ -126,6 +142,8 @@ def check_target(sealed: Mapping[str, Any], existing: Mapping[str, Any] | None, 
     if any(ref.get("uid") == meta["uid"] for ref in emeta.get("ownerReferences") or []):
         return "owned"
     annotations = emeta.get("annotations") or {}
+    if annotations.get(OWNED_BY) == owned_by(sealed):
+        return "owned"
     if annotations.get(MANAGED) == "true":
         return "takeover"
     if annotations.get(PATCH) == "true":

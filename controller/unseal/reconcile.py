@@ -90,8 +90,8 @@ def _converge(ctx: Context, sealed: dict[str, Any], *, key: tuple[str, str, str]
         verb = _apply_secret(ctx, sealed, desired.secret_for(sealed, opened))
     except errors.UnknownKeyError as exc:
         return Outcome(False, "UnknownKey", str(exc))
-    except errors.UnsealError as exc:
-        return Outcome(False, "UnsealFailed", str(exc))
+    except errors.UnsealError as exc:  # UnsealFailed, or InvalidBase64
+        return Outcome(False, exc.reason, str(exc))
     except desired.RefusedError as exc:
         return Outcome(False, exc.reason, str(exc))
     except errors.ManifestError as exc:
@@ -160,8 +160,10 @@ def _write_mode(ctx: Context, body: dict[str, Any], existing: dict[str, Any] | N
         return ctx.kube.create(client.SECRETS, body, namespace=meta["namespace"])
     assert existing is not None
     if mode == "patch":
+        # A Secret handed over for patching is not ours: never mark it as owned.
+        annotations = {k: v for k, v in meta["annotations"].items() if k != desired.OWNED_BY}
         patch = {"data": body["data"],
-                 "metadata": {"labels": meta["labels"], "annotations": meta["annotations"]}}
+                 "metadata": {"labels": meta["labels"], "annotations": annotations}}
         return ctx.kube.patch(client.SECRETS, meta["name"], patch, namespace=meta["namespace"])
     if existing.get("immutable") and existing.get("data") != body["data"]:
         raise desired.RefusedError(

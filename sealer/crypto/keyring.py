@@ -1,9 +1,19 @@
 """The keyring: the newest key generation encrypts, any known one decrypts (MultiFernet).
 
 Owns the choice of key and of envelope version, and the base64 text form of an envelope as it
-appears in `spec.encryptedData[item]` (standard alphabet, padded, canonical). Called by
-`sealer.manifests` (unseal), the controller and, through `seal_value`, the `seal` CLI on a
-laptop that has only public keys.
+appears in `spec.encryptedData[item]`. Called by `sealer.manifests` (unseal), the controller and,
+through `seal_value`, the `seal` CLI on a laptop that has only public keys.
+
+The key that encrypts is the newest *native* generation (v2 keys); kubeseal keys (`LegacyKey`,
+RSA only) only decrypt, whatever their age, unless the keyring holds nothing else. So a Bitnami
+key created after a native generation never takes over sealing.
+
+Base64 text: `seal` writes standard base64 with padding, canonical. Reading follows
+`Base64Rules`: CANONICAL (sealops.dev objects: exactly that form, so one envelope has one text)
+or GO_STD (bitnami.com objects: exactly what Go's `base64.StdEncoding.DecodeString`, the decoder
+of Bitnami's controller, accepts - CR and LF ignored anywhere, padding required, non-zero
+trailing bits allowed; no other whitespace). Text that is not base64 under the rules raises
+`InvalidBase64Error`, not the uniform `UnsealError`: base64 validity is public.
 
 Decryption picks the key, it does not guess: a v2 envelope names its key id; only v1 envelopes
 (which carry none) are tried against the keys, the hinted one first, then newest first.
@@ -14,22 +24,36 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import enum
+import re
 from collections.abc import Iterator, Sequence
 
 from sealer import errors
 from sealer.crypto import envelope, keys
 
-__all__ = ["MAX_B64_CHARS", "Keyring", "seal_value"]
+__all__ = ["MAX_B64_CHARS", "Base64Rules", "Keyring", "decode_base64", "seal_value"]
 
 # The largest value (1 MiB) in the largest envelope, base64-encoded, fits well below this.
 MAX_B64_CHARS = 1_572_864  # 1.5 MiB
 _OLDEST = datetime.datetime.min.replace(tzinfo=datetime.UTC)
 
 Key = keys.KeyGeneration | keys.LegacyKey
+# With a length that is a multiple of 4: whole quanta, the last one padded with at most "==".
+_PADDED = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+
+
+class Base64Rules(enum.Enum):
+    """Which base64 texts of an envelope are read (see the module docstring)."""
+
+    CANONICAL = "canonical"
+    GO_STD = "go-std"
 
 
 class Keyring:
-    """Key generations ordered newest first (by certificate NotBefore; unknown age sorts last)."""
+    """Keys ordered newest first (by certificate NotBefore; unknown age sorts last).
+
+    `newest` - the key that encrypts - is the newest native generation when there is one.
+    """
 
     def __init__(self, generations: Sequence[Key]) -> None:
         unique: dict[bytes, Key] = {}
@@ -41,10 +65,13 @@ class Keyring:
             raise ValueError("a keyring needs at least one key")
         self._keys: tuple[Key, ...] = tuple(sorted(unique.values(), key=_age, reverse=True))
         self._v2 = {k.key_id: k for k in self._keys if isinstance(k, keys.KeyGeneration)}
+        native = [k for k in self._keys if isinstance(k, keys.KeyGeneration)]
+        self._sealing: Key = native[0] if native else self._keys[0]
 
     @property
     def newest(self) -> Key:
-        return self._keys[0]
+        """The key that encrypts: the newest native generation, else the newest legacy key."""
+        return self._sealing
 
     @property
     def key_ids(self) -> tuple[bytes, ...]:
@@ -79,14 +106,21 @@ class Keyring:
         )
 
     def decrypt(
-        self, value_b64: str, *, label: bytes, item: str, hint: bytes | None = None
+        self,
+        value_b64: str,
+        *,
+        label: bytes,
+        item: str,
+        hint: bytes | None = None,
+        rules: Base64Rules = Base64Rules.CANONICAL,
     ) -> tuple[bytes, bytes]:
         """Open base64 text; returns (plaintext, key id that opened it).
 
-        Raises `UnknownKeyError` when a v2 envelope names a key id not in the keyring, and
+        Raises `InvalidBase64Error` for text that is not base64 under `rules`,
+        `UnknownKeyError` when a v2 envelope names a key id not in the keyring, and
         `UnsealError(item)` for every other failure. `hint` is a key id to try first for v1.
         """
-        blob = _b64decode(value_b64, item=item)
+        blob = decode_base64(value_b64, item=item, rules=rules)
         if blob[: len(envelope.MAGIC)] == envelope.MAGIC:
             return self._decrypt_v2(blob, label=label, item=item)
         for key in self._v1_candidates(hint):
@@ -137,20 +171,40 @@ def seal_value(
     return base64.b64encode(blob).decode("ascii")
 
 
-def _b64decode(value_b64: str, *, item: str) -> bytes:
-    """Strict, canonical standard base64 with padding; the size is checked before decoding."""
+def decode_base64(
+    value_b64: str, *, item: str, rules: Base64Rules = Base64Rules.CANONICAL
+) -> bytes:
+    """The bytes of an envelope's base64 text under `rules`; the size is checked first.
+
+    Raises `InvalidBase64Error(item)` for text that is not base64 under `rules`, and
+    `UnsealError(item)` for text longer than `MAX_B64_CHARS` (no envelope is that large).
+    """
     if not isinstance(value_b64, str):
         raise TypeError(f"an envelope is base64 text, not {type(value_b64).__name__}")
-    if len(value_b64) > MAX_B64_CHARS or not value_b64.isascii():
+    if not isinstance(rules, Base64Rules):
+        raise TypeError(f"rules must be Base64Rules, not {type(rules).__name__}")
+    if len(value_b64) > MAX_B64_CHARS:
         raise errors.UnsealError(item) from None
-    try:
-        blob = base64.b64decode(value_b64, validate=True)
-    except (binascii.Error, ValueError):
-        blob = None
+    text = value_b64
+    if rules is Base64Rules.GO_STD:
+        text = text.replace("\r", "").replace("\n", "")
+    blob = _decode_padded(text) if text.isascii() else None
+    if blob is None:
+        raise errors.InvalidBase64Error(item) from None
     # Re-encoding refuses non-canonical forms (non-zero padding bits) and makes the text unique.
-    if blob is None or base64.b64encode(blob).decode("ascii") != value_b64:
-        raise errors.UnsealError(item) from None
+    if rules is Base64Rules.CANONICAL and base64.b64encode(blob).decode("ascii") != text:
+        raise errors.InvalidBase64Error(item) from None
     return blob
+
+
+def _decode_padded(text: str) -> bytes | None:
+    """Standard alphabet, whole padded quanta; trailing bits are ignored (as Go does)."""
+    if len(text) % 4 or _PADDED.fullmatch(text) is None:
+        return None
+    try:
+        return binascii.a2b_base64(text.encode("ascii"))
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _age(key: Key) -> datetime.datetime:

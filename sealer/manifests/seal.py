@@ -20,9 +20,16 @@ from sealer.crypto import keyring as keyrings
 from sealer.crypto import scope as scopes
 from sealer.manifests import secrets
 
-__all__ = ["merge_into", "reseal", "seal_secret", "sealed_label", "unseal"]
+__all__ = ["base64_rules", "merge_into", "reseal", "seal_secret", "sealed_label", "unseal"]
 
 _SCOPES_NARROW_FIRST = (scopes.Scope.STRICT, scopes.Scope.NAMESPACE_WIDE, scopes.Scope.CLUSTER_WIDE)
+
+
+def base64_rules(sealed: Mapping[str, Any]) -> keyrings.Base64Rules:
+    """How a SealedSecret's values are read: bitnami.com objects as Bitnami's controller reads
+    them (Go's StdEncoding: wrapped lines, non-zero trailing bits), ours canonical only."""
+    group = str(sealed.get("apiVersion") or "").partition("/")[0]
+    return keyrings.Base64Rules.GO_STD if group == "bitnami.com" else keyrings.Base64Rules.CANONICAL
 
 
 def sealed_label(sealed_scope: scopes.Scope, *, namespace: str | None, name: str | None) -> bytes:
@@ -119,9 +126,12 @@ def unseal(sealed: Mapping[str, Any], *, keyring: keyrings.Keyring) -> dict[str,
     parsed = secrets.parse_sealed_secret(sealed)
     _refuse_template_data(sealed, ref=parsed.ref)
     label = sealed_label(parsed.annotated_scope, namespace=parsed.namespace, name=parsed.name)
+    rules = base64_rules(sealed)
     data = {}
     for key in sorted(parsed.encrypted_data):
-        value, _key_id = keyring.decrypt(parsed.encrypted_data[key], label=label, item=key)
+        value, _key_id = keyring.decrypt(
+            parsed.encrypted_data[key], label=label, item=key, rules=rules
+        )
         data[key] = base64.b64encode(value).decode("ascii")
     metadata: dict[str, Any] = {"name": parsed.name}
     if parsed.namespace:
@@ -154,8 +164,11 @@ def reseal(
     version = _version(parsed.kind, version)
     proven: scopes.Scope | None = None
     encrypted: dict[str, str] = {}
+    rules = base64_rules(sealed)
     for key in sorted(parsed.encrypted_data):
-        value, found = _open_any_scope(parsed, key=key, keyring=keyring, first=proven)
+        value, found = _open_any_scope(
+            parsed, key=key, keyring=keyring, first=proven, rules=rules
+        )
         if proven is not None and found is not proven:
             raise errors.ManifestError(
                 f"SealedSecret {parsed.ref}: items are sealed for different scopes"
@@ -181,6 +194,7 @@ def _open_any_scope(
     key: str,
     keyring: keyrings.Keyring,
     first: scopes.Scope | None,
+    rules: keyrings.Base64Rules,
 ) -> tuple[bytes, scopes.Scope]:
     candidates = [
         s for s in _SCOPES_NARROW_FIRST if parsed.namespace or s is scopes.Scope.CLUSTER_WIDE
@@ -191,9 +205,11 @@ def _open_any_scope(
     for candidate in candidates:
         label = sealed_label(candidate, namespace=parsed.namespace, name=parsed.name)
         try:
-            value, _key_id = keyring.decrypt(parsed.encrypted_data[key], label=label, item=key)
-        except errors.UnknownKeyError:
-            raise
+            value, _key_id = keyring.decrypt(
+                parsed.encrypted_data[key], label=label, item=key, rules=rules
+            )
+        except (errors.UnknownKeyError, errors.InvalidBase64Error):
+            raise  # the same for every scope
         except errors.UnsealError:
             continue
         return value, candidate

@@ -134,7 +134,6 @@ def test_seal_value_refuses_unknown_versions_and_v2_without_v2_keys(
         lambda t: t.replace("+", "-").replace("/", "_"),  # url-safe alphabet
         lambda t: " " + t,  # leading space
         lambda t: t + " ",  # trailing space
-        lambda t: "",  # empty
         lambda t: t[:-1] + "\u00e9",  # non-ASCII
         lambda t: t + "=",  # excess padding
         lambda t: t + "YWJj",  # data after the padding
@@ -146,14 +145,13 @@ def test_seal_value_refuses_unknown_versions_and_v2_without_v2_keys(
         "url-safe",
         "leading-space",
         "trailing-space",
-        "empty",
         "non-ascii",
         "excess-padding",
         "after-padding",
     ],
 )
 @pytest.mark.parametrize("version", [1, 2])
-def test_malformed_base64_gives_the_same_unseal_error(
+def test_malformed_base64_is_named_invalid_base64_not_a_key_problem(
     mangle: object, version: int, ring: keyring.Keyring
 ) -> None:
     # Value sizes that make the text end in "==" (v1: 2+256+3+16, v2: 12+1120+2+16 bytes);
@@ -163,8 +161,17 @@ def test_malformed_base64_gives_the_same_unseal_error(
     while not ("+" in text and "/" in text):
         text = ring.encrypt(value, label=b"", item="k", version=version)
     assert text.endswith("==")
-    with pytest.raises(errors.UnsealError) as excinfo:
+    with pytest.raises(errors.InvalidBase64Error) as excinfo:
         ring.decrypt(mangle(text), label=b"", item="k")  # type: ignore[operator]
+    assert str(excinfo.value) == "cannot unseal item 'k': the value is not valid base64"
+    assert excinfo.value.reason == "InvalidBase64"
+    assert isinstance(excinfo.value, errors.UnsealError)
+    assert excinfo.value.__cause__ is None and excinfo.value.__suppress_context__
+
+
+def test_an_empty_value_is_base64_but_no_envelope(ring: keyring.Keyring) -> None:
+    with pytest.raises(errors.UnsealError) as excinfo:
+        ring.decrypt("", label=b"", item="k")
     assert_unseal_error(excinfo)
 
 
@@ -175,7 +182,7 @@ def test_non_canonical_base64_is_refused(ring: keyring.Keyring) -> None:
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
     twin = text[:-3] + alphabet[alphabet.index(last) ^ 1] + "=="  # same bytes, non-zero pad bits
     assert base64.b64decode(twin) == base64.b64decode(text)
-    with pytest.raises(errors.UnsealError):
+    with pytest.raises(errors.InvalidBase64Error):
         ring.decrypt(twin, label=b"", item="k")
 
 
@@ -196,3 +203,32 @@ def test_truncated_v2_header_gives_unseal_error_not_unknown_key(ring: keyring.Ke
         with pytest.raises(errors.UnsealError) as excinfo:
             ring.decrypt(base64.b64encode(blob).decode(), label=b"", item="k")
         assert_unseal_error(excinfo)
+
+
+def test_a_legacy_key_newer_than_every_generation_never_becomes_the_sealing_key(
+    generation: keys.KeyGeneration, other_generation: keys.KeyGeneration
+) -> None:
+    # A kubeseal key whose certificate is a day newer than the only native generation.
+    legacy = keys.LegacyKey(
+        key_id=keys.derive_key_id(other_generation.rsa.public_key()),
+        rsa=other_generation.rsa,
+        certificate=other_generation.certificate,
+    )
+    assert legacy.created_at is not None and legacy.created_at > generation.created_at
+    for order in ([generation, legacy], [legacy, generation]):
+        ring = keyring.Keyring(order)
+        assert ring.key_ids == (legacy.key_id, generation.key_id)  # age order for trying v1
+        assert ring.newest is generation
+        assert ring.public() == generation.public()
+        text = ring.encrypt(b"v", label=b"", item="k")
+        assert ring.decrypt(text, label=b"", item="k") == (b"v", generation.key_id)
+        v1 = keyring.seal_value(b"old", public=legacy.public(), label=b"", item="k")
+        assert ring.decrypt(v1, label=b"", item="k")[0] == b"old"
+
+
+def test_a_keyring_of_legacy_keys_only_encrypts_with_the_newest_of_them(
+    kubeseal_keys: dict[str, keys.LegacyKey]
+) -> None:
+    ring = keyring.Keyring([kubeseal_keys["pub2048"], kubeseal_keys["pub4096"]])
+    assert ring.newest in (kubeseal_keys["pub2048"], kubeseal_keys["pub4096"])
+    assert ring.newest is ring.__iter__().__next__()

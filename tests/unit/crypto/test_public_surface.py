@@ -38,7 +38,13 @@ def test_module_all_lists_are_pinned() -> None:
         "encrypt_v2",
         "envelope_key_id",
     ]
-    assert keyring.__all__ == ["MAX_B64_CHARS", "Keyring", "seal_value"]
+    assert keyring.__all__ == [
+        "MAX_B64_CHARS",
+        "Base64Rules",
+        "Keyring",
+        "decode_base64",
+        "seal_value",
+    ]
 
 
 def test_signatures_other_modules_rely_on() -> None:
@@ -58,7 +64,8 @@ def test_signatures_other_modules_rely_on() -> None:
         " -> 'bytes'"
     )
     assert sig(keyring.Keyring.decrypt) == (
-        "(self, value_b64: 'str', *, label: 'bytes', item: 'str', hint: 'bytes | None' = None)"
+        "(self, value_b64: 'str', *, label: 'bytes', item: 'str', hint: 'bytes | None' = None,"
+        " rules: 'Base64Rules' = <Base64Rules.CANONICAL: 'canonical'>)"
         " -> 'tuple[bytes, bytes]'"
     )
     assert [int(s) for s in envelope.Suite] == [1, 2]

@@ -36,7 +36,7 @@ SURFACE = {
         "validate_name",
         "validate_namespace",
     ],
-    seal: ["merge_into", "reseal", "seal_secret", "sealed_label", "unseal"],
+    seal: ["base64_rules", "merge_into", "reseal", "seal_secret", "sealed_label", "unseal"],
     check: [
         "Finding",
         "Report",
