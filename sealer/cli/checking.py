@@ -2,9 +2,10 @@
 
 Both compute every new file text first and write nothing unless all of them succeeded; then
 `sealer.cli.fileset` replaces the files all or nothing (every temporary file written and
-fsynced before the first rename; symlinks followed, read-only files refused unless --force). Findings and re-seals are `sealer.manifests.check`,
-`.rewrite` and `.seal`, or the controller's `/v1/rotate` (`sealer.kube.controller`, reached as
-`cluster.controller_client` says) for `reencrypt` without `--key`; this module is glue.
+fsynced before the first rename; symlinks followed, read-only files refused unless --force).
+Findings and re-seals are `sealer.manifests.check`, `.rewrite` and `.seal`, or the controller's
+`/v1/rotate` (`sealer.kube.controller`, reached as `cluster.controller_client` says) for
+`reencrypt` without `--key`; this module is glue.
 """
 
 from __future__ import annotations

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import time
 
 import pytest
 import yaml
@@ -38,10 +37,8 @@ def refused(data: bytes, **kwargs: int) -> safeyaml.ParseError:
 # --- Y19 alias bombs ------------------------------------------------------------------------------
 
 
-def test_alias_bomb_is_refused_in_well_under_a_second() -> None:
-    started = time.monotonic()
+def test_alias_bomb_is_refused_before_any_expansion() -> None:
     error = refused(ALIAS_BOMB)
-    assert time.monotonic() - started < 0.5
     assert "anchors are not allowed" in str(error)
     assert error.line == 1
 
