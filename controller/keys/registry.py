@@ -3,7 +3,8 @@
 A new generation is persisted (created as a Secret) before it is ever used, like the Bitnami
 key registry. Replicas race safely: a generation's Secret name is derived from its key id, and
 the due time of a renewal is derived from the newest generation, so a replica that loses the
-race just reloads. Keys are never deleted by the controller.
+race just reloads. Keys are never deleted by the controller. A Secret is loaded only when it is
+one of the registry's records (`stored.not_a_record`), never for its label alone.
 
 Under --bitnami-compat, Bitnami key Secrets load as legacy keys (RSA only) next to our own
 generations, in any order of creation: they only decrypt (so a value sealed with the Bitnami
@@ -77,13 +78,21 @@ class KeyRegistry:
         for selector in selectors:
             for secret in self._kube.list(client.SECRETS, namespace=self._namespace,
                                           label_selector=selector):
+                name = secret["metadata"]["name"]
                 try:
-                    found.append(stored.from_secret(secret))
+                    key = stored.from_secret(secret)
                 except errors.KeyMaterialError as exc:
-                    name = secret["metadata"]["name"]
                     if name not in self._broken:
                         self._broken.add(name)
                         logger.error("ignoring key Secret: %s", exc)
+                    continue
+                why = stored.not_a_record(secret, key)
+                if why is None:
+                    found.append(key)
+                elif name not in self._broken:
+                    self._broken.add(name)
+                    logger.error("ignoring Secret %s/%s, not a key generation of the "
+                                 "controller: %s", self._namespace, name, why)
         with self._lock:
             own = [k for k in found if isinstance(k, keys.KeyGeneration)]
             # Ours come first when ages tie; a keyring needs one generation of our own, and

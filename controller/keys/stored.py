@@ -11,6 +11,13 @@ One generation is one `kubernetes.io/tls` Secret in the controller namespace:
 
 Bitnami's own key Secrets (label `sealedsecrets.bitnami.com/sealed-secrets-key=active`, only
 `tls.key`/`tls.crt`) load as v1-only legacy keys when the controller runs with --bitnami-compat.
+
+A label alone never makes a key: `not_a_record` says why a labelled Secret is not one of the
+registry's records, and the registry ignores it. A record is a `kubernetes.io/tls` Secret with
+no ownerReference and no other mark of a SealedSecret's or VaultSecret's write
+(`controller.reserved.materialized`); one of our generations must also be named after the key
+id of the key it holds (the registry names every generation so, and `controller.reserved`
+refuses that name prefix to every SealedSecret and VaultSecret in the controller namespace).
 """
 
 from __future__ import annotations
@@ -21,13 +28,14 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
+from controller import reserved
 from sealer import errors
 from sealer.crypto import keys
 
-KEY_LABEL = "sealops.dev/sealing-key"
-BITNAMI_KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
+KEY_LABEL = reserved.KEY_LABEL
+BITNAMI_KEY_LABEL = reserved.BITNAMI_KEY_LABEL
 CREATED_AT = "sealops.dev/created-at"
-NAME_PREFIX = "sealops-key-"
+NAME_PREFIX = reserved.KEY_NAME_PREFIX
 
 Key = keys.KeyGeneration | keys.LegacyKey
 
@@ -75,6 +83,18 @@ def from_secret(secret: dict[str, Any]) -> Key:
     if len(parsed) != 1:
         raise errors.KeyMaterialError(f"{what} holds {len(parsed)} keys, expected one")
     return parsed[0]
+
+
+def not_a_record(secret: dict[str, Any], key: Key) -> str | None:
+    """Why a labelled key Secret holding `key` is not one of the registry's records, or None."""
+    meta = secret.get("metadata") or {}
+    if secret.get("type") != "kubernetes.io/tls":
+        return "its type is not kubernetes.io/tls"
+    if reserved.materialized(secret):
+        return "it was written for a SealedSecret or VaultSecret"
+    if isinstance(key, keys.KeyGeneration) and meta.get("name") != NAME_PREFIX + key.key_id_hex:
+        return "its name does not match the key id of the key it holds"
+    return None
 
 
 def created_at(key: Key) -> datetime.datetime:

@@ -3,8 +3,10 @@
 Owns the rules that decide what may be written: the scope label comes from the SealedSecret's
 own name and namespace (widened only by the Bitnami scope annotations, and the label is bound in
 every ciphertext, so a copy with a widened annotation fails to open); every item opens or none
-is used; privileged Secret types are refused; an existing Secret is touched only when it is
-ours or explicitly hands itself over (`sealedsecrets.bitnami.com/managed` or `/patch`).
+is used; privileged Secret types are refused; the controller's reserved names and marks are
+refused by the shared guard `controller.reserved` (reason ReservedTarget); an existing Secret is
+touched only when it is ours or explicitly hands itself over (`sealedsecrets.bitnami.com/managed`
+or `/patch`), never in the controller's namespace.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from controller import reserved
 from sealer import errors
 from sealer.crypto import keyring, scope
 from sealer.manifests import seal
@@ -30,7 +33,6 @@ SKIP_OWNER = "sealedsecrets.bitnami.com/skip-set-owner-references"
 OWNED_BY = "sealops.dev/owned-by"
 DROPPED_ANNOTATIONS = frozenset({"kubectl.kubernetes.io/last-applied-configuration"})
 REFUSED_TYPES = frozenset({"kubernetes.io/service-account-token", "bootstrap.kubernetes.io/token"})
-KEY_SECRET_PREFIX = "sealops-key-"  # noqa: S105  (a name prefix, not a secret)
 
 
 class RefusedError(errors.ConflictError):
@@ -126,31 +128,46 @@ def check_target(sealed: Mapping[str, Any], existing: Mapping[str, Any] | None, 
                  controller_namespace: str) -> str:
     """How the target may be written: "create", "owned", "takeover" or "patch".
 
-    Raises RefusedError when the existing Secret is not ours and does not hand itself over.
+    Raises `reserved.ReservedTargetError` (reason ReservedTarget) for a target the controller
+    reserves for itself, and RefusedError when the existing Secret is not ours and does not
+    hand itself over.
     """
     meta = sealed["metadata"]
-    ident = f"Secret {meta['namespace']}/{meta['name']}"
-    if meta["namespace"] == controller_namespace and meta["name"].startswith(KEY_SECRET_PREFIX):
-        raise RefusedError(f"{ident} would collide with the controller's key Secrets")
+    tmeta = ((sealed.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    owned = existing is not None and _owned(sealed, existing)
+    try:
+        reserved.check(namespace=meta["namespace"], name=meta["name"],
+                       labels=_keys(tmeta.get("labels")),
+                       annotations=_keys(tmeta.get("annotations")),
+                       controller_namespace=controller_namespace, existing=existing, ours=owned)
+    except reserved.ReservedTargetError as exc:
+        raise RefusedError(str(exc), reason=exc.reason) from None
     if existing is None:
         return "create"
-    emeta = existing.get("metadata") or {}
-    labels = emeta.get("labels") or {}
-    if "sealops.dev/sealing-key" in labels or \
-            "sealedsecrets.bitnami.com/sealed-secrets-key" in labels:
-        raise RefusedError(f"{ident} is a sealing key and is never overwritten")
-    if any(ref.get("uid") == meta["uid"] for ref in emeta.get("ownerReferences") or []):
+    if owned:
         return "owned"
-    annotations = emeta.get("annotations") or {}
-    if annotations.get(OWNED_BY) == owned_by(sealed):
-        return "owned"
+    annotations = (existing.get("metadata") or {}).get("annotations") or {}
     if annotations.get(MANAGED) == "true":
         return "takeover"
     if annotations.get(PATCH) == "true":
         return "patch"
     raise RefusedError(
-        f"{ident} exists and is not managed by this SealedSecret; annotate it with "
-        f"{MANAGED}=\"true\" to hand it over")
+        f"Secret {meta['namespace']}/{meta['name']} exists and is not managed by this "
+        f"SealedSecret; annotate it with {MANAGED}=\"true\" to hand it over")
+
+
+def _owned(sealed: Mapping[str, Any], existing: Mapping[str, Any]) -> bool:
+    """The existing Secret was written by this very SealedSecret: its ownerReference, or for
+    skip-set-owner-references the controller-written OWNED_BY annotation."""
+    meta = existing.get("metadata") or {}
+    refs = meta.get("ownerReferences") or []
+    if any(ref.get("uid") == sealed["metadata"]["uid"] for ref in refs):
+        return True
+    return bool((meta.get("annotations") or {}).get(OWNED_BY) == owned_by(sealed))
+
+
+def _keys(value: object) -> list[str]:
+    return [str(k) for k in value] if isinstance(value, Mapping) else []
 
 
 def needs_write(desired: Mapping[str, Any], existing: Mapping[str, Any] | None, *,

@@ -70,8 +70,9 @@ class VaultSession:
         self._logged_in = False
         http = requests.Session()
         pem = ca_pem if ca_pem is not None else config.ca_bundle
-        if pem is not None:
-            http.mount("https://", transport.PinnedCA(pem))
+        http.mount("http://", transport.DeadlineAdapter())
+        http.mount("https://", transport.PinnedCA(pem) if pem is not None
+                   else transport.DeadlineAdapter())
         # token="" (not None) so hvac never reads VAULT_TOKEN or ~/.vault-token.
         self._client = hvac.Client(url=config.server, token="", verify=True,
                                    timeout=(timeout, timeout), namespace=config.vault_namespace,

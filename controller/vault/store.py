@@ -17,11 +17,20 @@ as `audience` for `audiences` is an error, not a silent no-op):
         appRole:    {roleId, secretRef: {name, key, namespace?}, mountPath: approle}
     allowedNamespaces: [a, b]                (ClusterVaultStore only)
     namespaceSelector: {matchLabels, matchExpressions}   (ClusterVaultStore only; `{}` = all)
+    trustedNamespaceLabels: [team.example/tier]  (ClusterVaultStore only)
 
 References to Secrets, ConfigMaps and service accounts of a namespaced VaultStore always
 resolve in the store's own namespace (no `namespace` field allowed): a tenant store cannot
 point at another namespace's credentials. A ClusterVaultStore admits no namespace unless
 `allowedNamespaces` or `namespaceSelector` says so (fail closed).
+
+Namespace labels are not trusted by default: whoever may edit a Namespace (many tenancy setups
+let tenants label their own) could label their way into a selector. So a `namespaceSelector` may
+only name `kubernetes.io/metadata.name`, whose value `admits` takes from the namespace's name
+itself (the API server sets that label only from 1.21, and a 1.20 server lets anyone forge it),
+and the label keys the admin lists in `trustedNamespaceLabels`, asserting that tenants cannot
+write them (RBAC on Namespaces, or an admission policy). A selector naming any other key is an
+invalid store; labels outside that set are never looked at.
 
 Every violation raises `VaultError(reason="InvalidStore", retryable=False)` naming the field.
 """
@@ -40,6 +49,7 @@ from sealer import errors
 
 __all__ = [
     "CLUSTER_VAULT_STORE",
+    "NAME_LABEL",
     "VAULT_STORE",
     "AppRoleAuth",
     "Auth",
@@ -58,6 +68,7 @@ __all__ = [
 VAULT_STORE = "VaultStore"
 CLUSTER_VAULT_STORE = "ClusterVaultStore"
 MAX_CA_BUNDLE = 1 << 20
+NAME_LABEL = "kubernetes.io/metadata.name"  # derived from the namespace's name, never read
 
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
@@ -152,6 +163,7 @@ class StoreConfig:
     store_namespace: str | None = None
     allowed_namespaces: tuple[str, ...] = ()
     namespace_selector: LabelSelector | None = None
+    trusted_namespace_labels: tuple[str, ...] = ()
 
 
 def _invalid(message: str) -> errors.VaultError:
@@ -338,16 +350,32 @@ def _parse_requirement(value: object) -> Requirement:
 
 
 def _parse_admission(spec: Mapping[str, object]) -> tuple[tuple[str, ...],
-                                                          LabelSelector | None]:
+                                                          LabelSelector | None,
+                                                          tuple[str, ...]]:
     allowed = spec.get("allowedNamespaces") or []
     if not isinstance(allowed, list) or not all(
             isinstance(n, str) and _DNS_LABEL.fullmatch(n) for n in allowed):
         raise _invalid("spec.allowedNamespaces must be a list of namespace names")
-    return tuple(allowed), _parse_selector(spec.get("namespaceSelector"))
+    trusted = spec.get("trustedNamespaceLabels") or []
+    if not isinstance(trusted, list) or not all(
+            isinstance(k, str) and len(k) <= 317 and _LABEL_KEY.fullmatch(k) for k in trusted):
+        raise _invalid("spec.trustedNamespaceLabels must be a list of label keys")
+    selector = _parse_selector(spec.get("namespaceSelector"))
+    if selector is not None:
+        keys = [k for k, _ in selector.match_labels] + [
+            r.key for r in selector.match_expressions]
+        for key in keys:
+            if key != NAME_LABEL and key not in trusted:
+                raise _invalid(
+                    f"spec.namespaceSelector uses the label {mapping.show(key)}, which a tenant "
+                    f"may set on their own Namespace; select by {NAME_LABEL}, or list the key "
+                    "in spec.trustedNamespaceLabels if only admins can write it")
+    return tuple(allowed), selector, tuple(trusted)
 
 
 _COMMON_FIELDS = ("server", "namespace", "caBundle", "caProvider", "kv", "pathPrefix", "auth")
-_CLUSTER_FIELDS = (*_COMMON_FIELDS, "allowedNamespaces", "namespaceSelector")
+_CLUSTER_FIELDS = (*_COMMON_FIELDS, "allowedNamespaces", "namespaceSelector",
+                   "trustedNamespaceLabels")
 
 
 def parse_store(spec: Mapping[str, object], *, kind: str,
@@ -371,7 +399,7 @@ def parse_store(spec: Mapping[str, object], *, kind: str,
         raise _invalid("spec.pathPrefix is required in a ClusterVaultStore")
     mount, version = _parse_kv(spec.get("kv"))
     ca_bundle, ca_provider = _parse_ca(spec, cluster=cluster)
-    allowed, selector = _parse_admission(spec) if cluster else ((), None)
+    allowed, selector, trusted = _parse_admission(spec) if cluster else ((), None, ())
     return StoreConfig(
         kind=kind,
         server=parse_server(spec.get("server")),
@@ -385,14 +413,21 @@ def parse_store(spec: Mapping[str, object], *, kind: str,
         store_namespace=store_namespace,
         allowed_namespaces=allowed,
         namespace_selector=selector,
+        trusted_namespace_labels=trusted,
     )
 
 
 def admits(store: StoreConfig, *, namespace: str, namespace_labels: Mapping[str, str]) -> bool:
-    """May an object in `namespace` (with these labels) sync through `store`?"""
+    """May an object in `namespace` (with these labels) sync through `store`?
+
+    Only the trusted labels count; `kubernetes.io/metadata.name` is the namespace's name."""
     if store.store_namespace is not None:
         return namespace == store.store_namespace
     if namespace in store.allowed_namespaces:
         return True
-    return store.namespace_selector is not None and store.namespace_selector.matches(
-        namespace_labels)
+    if store.namespace_selector is None:
+        return False
+    labels = {k: v for k, v in namespace_labels.items() if k in store.trusted_namespace_labels}
+    labels[NAME_LABEL] = namespace
+    return store.namespace_selector.matches(labels)
+

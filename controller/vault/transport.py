@@ -13,6 +13,9 @@ KV v2 deleted/destroyed marker) and `translate` turns that into `sealer.errors.V
     3xx (never followed), 5xx, 412     VaultUnavailable    retryable
     other 4xx                          InvalidRequest      not retryable
 
+Every request, headers and body, must complete within `TOTAL_FACTOR` times the session's read
+timeout (`controller.vault.deadline`): per-read timeouts alone let a Vault that sends one byte
+per second hold a thread forever. Sessions mount `DeadlineAdapter` (or `PinnedCA`, one too).
 Bodies are read with a cap (MAX_RESPONSE_BYTES) and parsed refusing duplicate JSON keys
 (`Malformed`). Vault's error strings are shown only for logins (`detail=True`), one line, cut
 to 200 characters, with the caller's credentials replaced by `<redacted>`.
@@ -28,14 +31,15 @@ from typing import Any, NoReturn
 
 import hvac.adapters
 import requests
-import requests.adapters
 import urllib3.exceptions
 
-from controller.vault import mapping
+from controller.vault import deadline, mapping
 from sealer import errors
 
 MAX_RESPONSE_BYTES = 4 << 20
 MAX_RETRY_AFTER_S = 3600.0
+TOTAL_FACTOR = 2.0  # a whole request may take this many read timeouts
+DeadlineAdapter = deadline.DeadlineAdapter
 _MAX_ERROR_TEXT = 200
 
 
@@ -135,9 +139,10 @@ class Adapter(hvac.adapters.JSONAdapter):  # type: ignore[misc]
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["stream"] = True
-        response = hvac.adapters.RawAdapter.request(self, *args, **kwargs)
-        if response.status_code == 200:
-            return decode(read_bounded(response))
+        with deadline.limit(total_limit(self._kwargs.get("timeout"))):
+            response = hvac.adapters.RawAdapter.request(self, *args, **kwargs)
+            if response.status_code == 200:
+                return decode(read_bounded(response))
         response.close()
         if response.is_redirect:
             # Never followed: a redirect would carry X-Vault-Token to wherever it points.
@@ -145,7 +150,14 @@ class Adapter(hvac.adapters.JSONAdapter):  # type: ignore[misc]
         return response
 
 
-class PinnedCA(requests.adapters.HTTPAdapter):
+def total_limit(timeout: object) -> float:
+    """The total time one request may take, from the (connect, read) timeout hvac holds."""
+    parts = timeout if isinstance(timeout, tuple) else (timeout,)
+    numbers = [float(t) for t in parts if isinstance(t, int | float)]
+    return TOTAL_FACTOR * max(numbers or [30.0])
+
+
+class PinnedCA(deadline.DeadlineAdapter):
     """Trust exactly the store's CA bundle: no certifi, no REQUESTS_CA_BUNDLE additions."""
 
     def __init__(self, ca_pem: str) -> None:

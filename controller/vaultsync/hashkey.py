@@ -5,6 +5,12 @@ oracle for guessing low-entropy values. The key lives in `sealops-vault-hash-key
 `sealops.dev/vault-hash-key`, immutable); `load` reads it, or creates it when it is missing
 (a racing replica's create wins: on 409 the stored key is read back). Called lazily by
 `controller.vaultsync.runtime` before the first hash.
+
+The name is reserved (`controller.reserved`): no SealedSecret or VaultSecret may write it. A
+Secret of that name is used only when it is the controller's record: labelled, immutable, and
+without any mark of a SealedSecret's or VaultSecret's write (`reserved.materialized`); anything
+else (say one written before that guard existed) fails every sync with KeyMaterialError until
+an admin deletes it, rather than keying the hash with a value a tenant chose.
 """
 
 from __future__ import annotations
@@ -14,20 +20,32 @@ import binascii
 import secrets
 from collections.abc import Callable
 
+from controller import reserved
 from sealer import errors
 from sealer.kube import client
 from sealer.kube import errors as kerrors
 
-NAME = "sealops-vault-hash-key"
+NAME = reserved.HASH_KEY_NAME
 DATA_KEY = "key"
-LABEL = "sealops.dev/vault-hash-key"
+LABEL = reserved.HASH_KEY_LABEL
 KEY_BYTES = 32
+
+
+def _is_record(secret: dict[str, object]) -> bool:
+    """Written by `load`: our label, immutable, and no mark of a materialized Secret."""
+    meta = secret.get("metadata")
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    return (isinstance(labels, dict) and labels.get(LABEL) == "true"
+            and secret.get("immutable") is True and not reserved.materialized(secret))
 
 
 def _decode(secret: dict[str, object], *, namespace: str) -> bytes:
     data = secret.get("data")
     raw = data.get(DATA_KEY) if isinstance(data, dict) else None
     failure = errors.KeyMaterialError(f"Secret {namespace}/{NAME} holds no valid hash key")
+    if not _is_record(secret):
+        raise errors.KeyMaterialError(f"Secret {namespace}/{NAME} is not the controller's hash "
+                                      "key; delete it to let the controller create one")
     if not isinstance(raw, str):
         raise failure
     try:

@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from controller import settings
+from controller import reserved, settings
 from controller.vault import mapping, store
 from sealer import errors
 from sealer.kube import client
@@ -34,13 +34,11 @@ CLUSTER_VAULT_STORES = client.Resource(GROUP, VERSION, store.CLUSTER_VAULT_STORE
                                        "clustervaultstores", False)
 VAULT_SECRETS = client.Resource(GROUP, VERSION, "VaultSecret", "vaultsecrets", True)
 
-OWNER_LABEL = "sealops.dev/vault-secret"
+OWNER_LABEL = reserved.VAULT_SECRET_LABEL
 FORCE_SYNC = "sealops.dev/force-sync"
 DEFAULT_INTERVAL_S = 3600.0
 MIN_INTERVAL_S = 1.0
 REFUSED_TYPES = frozenset({"kubernetes.io/service-account-token", "bootstrap.kubernetes.io/token"})
-PROTECTED_LABELS = (OWNER_LABEL, "sealops.dev/sealing-key",
-                    "sealedsecrets.bitnami.com/sealed-secrets-key", "sealops.dev/vault-hash-key")
 CREATION_POLICIES = ("Owner", "Merge", "Orphan")
 DELETION_POLICIES = ("Retain", "Delete")
 
@@ -159,9 +157,6 @@ def target(spec: Mapping[str, Any], *, default_name: str) -> Target:
     if secret_type in REFUSED_TYPES:
         raise _invalid(f"spec.target.template.type {secret_type} is not allowed")
     labels = _string_map(meta.get("labels"), "spec.target.template.metadata.labels")
-    for key, _ in labels:
-        if key in PROTECTED_LABELS:
-            raise _invalid(f"spec.target.template.metadata.labels may not set {key}")
     return Target(
         name=name,
         creation_policy=_choice(raw, "creationPolicy", "spec.target", CREATION_POLICIES),

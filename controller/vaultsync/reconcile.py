@@ -1,7 +1,8 @@
 """One sync of one VaultSecret (the shell around `controller.vault` and `target`).
 
     parse the spec -> find the store's session -> admit the namespace -> fetch every path
-    (all or nothing, inside the store's Bulkhead lane) -> hash -> check the target -> write
+    (all or nothing, inside the store's Bulkhead lane) -> hash -> check the target (the
+    shared reserved-target guard, a live rival VaultSecret, a store's own Secret) -> write
     the Secret only when it differs
 
 Called by `controller.vaultsync.runtime` from a scheduler worker; returns an `Outcome` that
@@ -109,7 +110,11 @@ def _apply(ctx: context.Context, body: JSON, spec: objects.SyncSpec,
     meta = body["metadata"]
     digest = mapping.data_hash(fetched.data, key=ctx.hash_key())
     existing = ctx.kube.get(client.SECRETS, spec.target.name, namespace=meta["namespace"])
-    mode = target.check(body, spec.target, existing)
+    store_secrets = ctx.stores.secrets_read_in(meta["namespace"]) \
+        if spec.target.creation_policy == "Merge" else frozenset()
+    mode = target.check(body, spec.target, existing,
+                        controller_namespace=ctx.controller_namespace,
+                        store_secrets=store_secrets, rival=_rival(ctx, body, existing))
     wanted = target.desired(body, spec.target, fetched.data)
     wrote = ""
     if target.needs_write(wanted, existing, mode=mode, owner=body):
@@ -124,6 +129,16 @@ def _apply(ctx: context.Context, body: JSON, spec: objects.SyncSpec,
                    versions=fetched.versions, wrote=wrote)
 
 
+def _rival(ctx: context.Context, body: JSON, existing: JSON | None) -> str | None:
+    """Another VaultSecret recorded as writing the target that still exists (a deleted one's
+    record does not block its successor)."""
+    namespace = body["metadata"]["namespace"]
+    for name in sorted(target.writers(body, existing)):
+        if ctx.kube.get(objects.VAULT_SECRETS, name, namespace=namespace) is not None:
+            return name
+    return None
+
+
 def _write(ctx: context.Context, wanted: JSON, existing: JSON | None, *, mode: str,
            owner: JSON) -> JSON:
     meta = wanted["metadata"]
@@ -131,7 +146,8 @@ def _write(ctx: context.Context, wanted: JSON, existing: JSON | None, *, mode: s
         return ctx.kube.create(client.SECRETS, wanted, namespace=meta["namespace"])
     assert existing is not None
     if mode == "merge":
-        return ctx.kube.patch(client.SECRETS, meta["name"], target.merge_patch(wanted, existing),
+        return ctx.kube.patch(client.SECRETS, meta["name"],
+                              target.merge_patch(wanted, existing, owner=owner),
                               namespace=meta["namespace"])
     if existing.get("immutable") and (existing.get("data") or {}) != wanted["data"]:
         raise target.Refused(f"Secret {meta['namespace']}/{meta['name']} is immutable; delete "

@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from controller.vault import client as vault_client
@@ -145,11 +146,53 @@ class StoreCache:
             raise errors.VaultError(f"{entry.ref} does not admit namespace {namespace}",
                                     reason="StoreNotAllowed", retryable=False)
 
+    def secrets_read_in(self, namespace: str) -> frozenset[str]:
+        """Names of the Secrets in `namespace` that a known store reads (its credentials or
+        CA): the store of this namespace and every ClusterVaultStore pointing there."""
+        with self._lock:
+            bodies = list(self._bodies.items())
+        names: set[str] = set()
+        for ref, body in bodies:
+            if ref.namespace not in (None, namespace):
+                continue
+            for ns, name in secret_references(body.get("spec"),
+                                                    store_namespace=ref.namespace):
+                if ns == namespace:
+                    names.add(name)
+        return frozenset(names)
+
     def close(self) -> None:
         with self._lock:
             entries, self._entries = list(self._entries.values()), {}
         for entry in entries:
             entry.session.close()
+
+
+def secret_references(spec: object, *, store_namespace: str | None
+                      ) -> frozenset[tuple[str, str]]:
+    """(namespace, name) of every Secret a store spec names (auth credentials, CA provider),
+    read leniently: an invalid spec still names the Secrets it would read once fixed."""
+    found: set[tuple[str, str]] = set()
+    if not isinstance(spec, Mapping):
+        return frozenset()
+    auth = spec.get("auth")
+    refs = [_at(auth, method, "secretRef") for method in ("token", "appRole")]
+    provider = spec.get("caProvider")
+    if isinstance(provider, Mapping) and provider.get("type", "Secret") == "Secret":
+        refs.append(provider)
+    for ref in refs:
+        if not isinstance(ref, Mapping):
+            continue
+        name, namespace = ref.get("name"), ref.get("namespace") or store_namespace
+        if isinstance(name, str) and isinstance(namespace, str):
+            found.add((namespace, name))
+    return frozenset(found)
+
+
+def _at(value: object, *path: str) -> object:
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
 
 
 def _close_later(session: vault_client.VaultSession) -> None:

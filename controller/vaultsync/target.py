@@ -8,10 +8,15 @@ Called by `controller.vaultsync.reconcile` after a successful fetch. The rules:
     Merge   only our keys are patched into a Secret that must already exist; nothing else
             of it is touched, and it is never deleted
 
-A Secret that exists and is not ours (our ownerReference uid, or our label with our name) is
-never overwritten: `Refused(reason="UpdateRefused")`, as `controller.unseal.desired` does. Merge
-may patch a foreign Secret, but never a sealing-key or hash-key Secret, a privileged type, or a
-Secret that another controller owns (the two would fight).
+First the shared guard `controller.reserved` (reason ReservedTarget): no reserved name in the
+controller namespace, no reserved label or annotation, no sealing-key Secret, no takeover in the
+controller namespace. A Secret that exists and is not ours (our ownerReference uid, or our label
+with our name) is never overwritten: `Refused(reason="UpdateRefused")`, as
+`controller.unseal.desired` does. A Secret that another live VaultSecret already writes (its
+ownerReference, its label, or the `sealops.dev/merged-by` annotation a Merge leaves) is refused
+to the second one (`OwnedByAnother`); the first keeps working. Merge may patch a foreign Secret,
+but never a privileged type, a Secret a Vault store reads its credentials from (`StoreSecret`),
+or a Secret that another controller owns (the two would fight).
 """
 
 from __future__ import annotations
@@ -20,12 +25,13 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
+from controller import reserved
 from controller.vaultsync import objects
 from sealer import errors
 
 JSON = dict[str, Any]
 
-PROTECTED_LABELS = objects.PROTECTED_LABELS[1:]  # our own label does not protect from Merge
+MERGED_BY = "sealops.dev/merged-by"
 DROPPED_ANNOTATIONS = frozenset({"kubectl.kubernetes.io/last-applied-configuration"})
 
 
@@ -81,13 +87,33 @@ def desired(owner: Mapping[str, Any], target: objects.Target,
 
 
 def check(owner: Mapping[str, Any], target: objects.Target,
-          existing: Mapping[str, Any] | None) -> str:
-    """How the target may be written: "create", "replace" or "merge" (else `Refused`)."""
-    ident = f"Secret {owner['metadata']['namespace']}/{target.name}"
+          existing: Mapping[str, Any] | None, *, controller_namespace: str,
+          store_secrets: frozenset[str] = frozenset(), rival: str | None = None) -> str:
+    """How the target may be written: "create", "replace" or "merge" (else `Refused`).
+
+    `store_secrets` are the Secrets of the VaultSecret's namespace that a store reads
+    (credentials, CA); `rival` is another live VaultSecret that already writes the target.
+    """
+    namespace = owner["metadata"]["namespace"]
+    ident = f"Secret {namespace}/{target.name}"
+    try:
+        reserved.check(namespace=namespace, name=target.name,
+                       labels=[k for k, _ in target.labels],
+                       annotations=[k for k, _ in target.annotations],
+                       controller_namespace=controller_namespace, existing=existing,
+                       ours=existing is not None and is_ours(owner, existing))
+    except reserved.ReservedTargetError as exc:
+        raise Refused(str(exc), reason=exc.reason) from None
+    if rival is not None:
+        raise Refused(f"{ident} is already written by VaultSecret {namespace}/{rival}; two "
+                      "VaultSecrets writing one Secret would fight", reason="OwnedByAnother")
     if target.creation_policy == "Merge":
         if existing is None:
             raise Refused(f"{ident} does not exist; creationPolicy Merge only adds keys to an "
                           "existing Secret", reason="TargetNotFound")
+        if target.name in store_secrets:
+            raise Refused(f"{ident} holds a Vault store's credentials and is never written",
+                          reason="StoreSecret")
         _check_merge(owner, existing, ident=ident)
         return "merge"
     if existing is None:
@@ -103,11 +129,16 @@ def check(owner: Mapping[str, Any], target: objects.Target,
     return "replace"
 
 
+def writers(owner: Mapping[str, Any], existing: Mapping[str, Any] | None) -> set[str]:
+    """Other VaultSecrets (by name, same namespace) recorded as writing `existing`."""
+    if existing is None:
+        return set()
+    meta = existing.get("metadata") or {}
+    names = {owner_of(existing), (meta.get("annotations") or {}).get(MERGED_BY)}
+    return {n for n in names if isinstance(n, str) and n and n != owner["metadata"]["name"]}
+
+
 def _check_merge(owner: Mapping[str, Any], existing: Mapping[str, Any], *, ident: str) -> None:
-    emeta = existing.get("metadata") or {}
-    labels = emeta.get("labels") or {}
-    if any(label in labels for label in PROTECTED_LABELS):
-        raise Refused(f"{ident} holds key material and is never written")
     if existing.get("type") in objects.REFUSED_TYPES:
         raise Refused(f"{ident} has type {existing.get('type')}, which is never written")
     _check_controller(owner, existing, ident=ident)
@@ -138,7 +169,9 @@ def needs_write(body: Mapping[str, Any], existing: Mapping[str, Any] | None, *,
         return True
     live = existing.get("data") or {}
     if mode == "merge":
-        return any(live.get(k) != v for k, v in body["data"].items())
+        recorded = ((existing.get("metadata") or {}).get("annotations") or {}).get(MERGED_BY)
+        return recorded != owner["metadata"]["name"] or any(
+            live.get(k) != v for k, v in body["data"].items())
     if live != body["data"]:
         return True
     emeta, dmeta = existing.get("metadata") or {}, body["metadata"]
@@ -171,9 +204,12 @@ def replacement(body: Mapping[str, Any], existing: Mapping[str, Any], *,
     return {**dict(body), "metadata": meta}
 
 
-def merge_patch(body: Mapping[str, Any], existing: Mapping[str, Any]) -> JSON:
-    """A JSON merge patch adding our keys, guarded by the live resourceVersion."""
-    return {"metadata": {"resourceVersion": existing["metadata"]["resourceVersion"]},
+def merge_patch(body: Mapping[str, Any], existing: Mapping[str, Any], *,
+                owner: Mapping[str, Any]) -> JSON:
+    """A JSON merge patch adding our keys and recording us as the Secret's merging writer,
+    guarded by the live resourceVersion."""
+    return {"metadata": {"resourceVersion": existing["metadata"]["resourceVersion"],
+                         "annotations": {MERGED_BY: owner["metadata"]["name"]}},
             "data": dict(body["data"])}
 
 

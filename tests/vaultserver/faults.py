@@ -1,4 +1,5 @@
-"""Fault injection for the Vault test server: sealing, forced statuses, delays, dropped sockets.
+"""Fault injection for the Vault test server: sealing, forced statuses, delays, slow drips,
+dropped sockets.
 
 Globs are `fnmatch` patterns over the *logical* path: the namespace (if any) followed by the
 path after `/v1/`, e.g. `secret/data/shop/*`, `ns1/secret/data/*`, `auth/kubernetes/login`,
@@ -80,6 +81,12 @@ class Faults:
     def delay(self, seconds: float, path_glob: str = "*", *, times: int | None = None) -> None:
         """Hold matching requests for `seconds` before handling them."""
         self._add(Rule("delay", path_glob, seconds=seconds, remaining=times))
+
+    def drip(self, path_glob: str = "*", *, interval: float = 1.0,
+             times: int | None = None) -> None:
+        """Send the answer to matching requests one byte every `interval` seconds, status
+        line and headers included (a slow-loris Vault: no single read ever times out)."""
+        self._add(Rule("drip", path_glob, seconds=interval, remaining=times))
 
     def drop_connections(self, path_glob: str = "*", *, times: int | None = None) -> None:
         """Close the socket of matching requests without sending any response."""

@@ -131,6 +131,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if forced is not None:
             self._send_raw(forced.status, forced.body, forced.headers)
             return
+        drip = core.faults.take("drip", logical)
+        if drip is not None:
+            self._drip(self._answer(logical, query, raw, token, header_ns), drip.seconds)
+            return
         self._send(self._answer(logical, query, raw, token, header_ns))
 
     def _answer(self, logical: str, query: dict[str, str], raw: bytes, token: str | None,
@@ -151,6 +155,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         call = api.Call(method=method, path=logical, namespace=_namespace(header_ns),
                         query=query, body=body, token=token, head=self.command == "HEAD")
         return routes.handle(self.core, call)
+
+    def _drip(self, reply: api.Reply, interval: float) -> None:
+        """The whole response, one byte per `interval`, until done, the client gives up or
+        the server stops."""
+        payload = b"" if reply.body is None else json.dumps(reply.body).encode()
+        head = [f"HTTP/1.1 {reply.status} OK", "Content-Type: application/json",
+                f"Content-Length: {len(payload)}", "Connection: close",
+                *(f"{k}: {v}" for k, v in reply.headers.items())]
+        data = ("\r\n".join(head) + "\r\n\r\n").encode() + payload
+        self.close_connection = True
+        for i in range(len(data)):
+            if self.core.stopping.wait(interval):
+                break
+            try:
+                self.wfile.write(data[i:i + 1])
+                self.wfile.flush()
+            except OSError:
+                break
 
     def _drop(self) -> None:
         self.close_connection = True

@@ -32,9 +32,15 @@ def test_a_skip_owner_secret_is_updated_and_restored_by_its_sealed_secret(
 ) -> None:
     ctl = start_controller(watch=namespace, args=("--bitnami-compat",))
     public = ctl.public()
-    # A template copy of the marker is never trusted: the controller writes its own.
-    kube.create(BITNAMI, _skip_owner(namespace, "app", b"one", public,
+    # A template copy of the marker is never trusted: it is a reserved annotation, refused
+    # before any write; the controller writes its own.
+    kube.create(BITNAMI, _skip_owner(namespace, "forged", b"one", public,
                                      extra={OWNED_BY: "bitnami.com/forged"}), namespace=namespace)
+    cond = wait_for(lambda: ready_condition(kube.get(BITNAMI, "forged", namespace=namespace)),
+                    what="the Ready condition of the forged SealedSecret")
+    assert (cond["status"], cond["reason"]) == ("False", "ReservedTarget"), cond
+    assert kube.get(client.SECRETS, "forged", namespace=namespace) is None
+    kube.create(BITNAMI, _skip_owner(namespace, "app", b"one", public), namespace=namespace)
     secret = wait_for(lambda: kube.get(client.SECRETS, "app", namespace=namespace),
                       what="the Secret")
     assert not secret["metadata"].get("ownerReferences")

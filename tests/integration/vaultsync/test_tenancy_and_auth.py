@@ -90,7 +90,8 @@ def test_a_cluster_store_admits_only_the_namespaces_it_names_or_selects(
 
     kube.patch(client.NAMESPACES, other_namespace, {"metadata": {"labels": {"vault": "yes"}}})
     kube.patch(helpers.CLUSTER_VAULT_STORES, cluster_store_name,
-               {"spec": {"namespaceSelector": {"matchLabels": {"vault": "yes"}}}})
+               {"spec": {"trustedNamespaceLabels": ["vault"],
+                         "namespaceSelector": {"matchLabels": {"vault": "yes"}}}})
     helpers.wait_data(kube, other_namespace, "guest", {"owner": other_namespace.encode()},
                       timeout=40)
     helpers.wait_reason(kube, None, cluster_store_name, "LoggedIn",

@@ -185,14 +185,41 @@ def test_cluster_store_admits_listed_namespaces() -> None:
     assert not store.admits(config, namespace="bank", namespace_labels={})
 
 
-def test_cluster_store_admits_by_label_selector() -> None:
-    config = _cluster(_cluster_spec(namespaceSelector={
+def test_cluster_store_admits_by_trusted_label_selector() -> None:
+    config = _cluster(_cluster_spec(trustedNamespaceLabels=["vault", "tier"], namespaceSelector={
         "matchLabels": {"vault": "on"},
         "matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["system"]}]}))
     assert store.admits(config, namespace="a", namespace_labels={"vault": "on"})
     assert not store.admits(config, namespace="b", namespace_labels={"vault": "on",
                                                                       "tier": "system"})
     assert not store.admits(config, namespace="c", namespace_labels={})
+
+
+def test_a_selector_on_a_label_tenants_may_set_is_an_invalid_store() -> None:
+    _invalid(_cluster_spec(namespaceSelector={"matchLabels": {"vault": "on"}}), cluster=True)
+    _invalid(_cluster_spec(namespaceSelector={"matchExpressions": [
+        {"key": "tier", "operator": "NotIn", "values": ["system"]}]}), cluster=True)
+
+
+def test_the_name_label_is_the_namespaces_name_never_the_label_it_carries() -> None:
+    config = _cluster(_cluster_spec(namespaceSelector={"matchExpressions": [
+        {"key": store.NAME_LABEL, "operator": "In", "values": ["shop"]}]}))
+    assert store.admits(config, namespace="shop", namespace_labels={})
+    # A pre-1.21 API server lets a tenant write the label; its value is never read.
+    assert not store.admits(config, namespace="evil",
+                            namespace_labels={store.NAME_LABEL: "shop"})
+
+
+def test_untrusted_labels_never_reach_a_negative_selector() -> None:
+    config = _cluster(_cluster_spec(trustedNamespaceLabels=["tier"], namespaceSelector={
+        "matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}))
+    assert store.admits(config, namespace="a", namespace_labels={"other": "x"})
+    assert not store.admits(config, namespace="b", namespace_labels={"tier": "system"})
+
+
+@pytest.mark.parametrize("trusted", ["tier", [1], ["bad key!"]])
+def test_malformed_trusted_labels_are_refused(trusted: Any) -> None:
+    _invalid(_cluster_spec(trustedNamespaceLabels=trusted), cluster=True)
 
 
 def test_empty_selector_admits_every_namespace() -> None:
@@ -207,7 +234,8 @@ def test_empty_selector_admits_every_namespace() -> None:
     {"matchLabels": {"a": 1}},
 ])
 def test_malformed_selector_is_refused(selector: dict[str, Any]) -> None:
-    _invalid(_cluster_spec(namespaceSelector=selector), cluster=True)
+    _invalid(_cluster_spec(namespaceSelector=selector, trustedNamespaceLabels=["a"]),
+             cluster=True)
 
 
 def test_admission_fields_are_refused_on_a_namespaced_store() -> None:
