@@ -5,7 +5,8 @@ Modules (imported as namespaces by the controller):
     build        `render(checkout_root, *, path, limits)`: the one entry point
     paths        `secure_join`, symlink-bounds policy, regular-file reads, checkout scan
     directory    plain YAML/JSON directories
-    kustomize    `kustomize build` / `kubectl kustomize`, fenced in
+    kustomize    `kustomize build` / `kubectl kustomize`, fenced in (no network)
+    kustomization  every file and directory a kustomization names: no URL, nothing outside
     documents    parsing with `sealer.manifests.safeyaml` and per-object checks
     limits       `Limits`, the caps of one render
     errors       `RenderError`, `PathEscapeError`, `MissingPathError`

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from controller.render import directory, errors, kustomize, limits, paths
+from controller.render import directory, errors, kustomization, kustomize, limits, paths
 
 __all__ = ["DEFAULT_LIMITS", "render"]
 
@@ -26,6 +26,6 @@ def render(
     base = paths.resolve_within(root_real, root_real, paths.check_relative(path))
     if not os.path.isdir(base):
         raise errors.RenderError(f"{paths.relative(root_real, base)}: not a directory")
-    if kustomize.find_kustomization(root_real, base) is not None:
+    if kustomization.find_kustomization(root_real, base) is not None:
         return kustomize.render(root_real, base, caps=limits)
     return directory.render(root_real, base, caps=limits)

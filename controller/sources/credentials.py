@@ -2,14 +2,21 @@
 
 HTTP(S): an askpass helper (a 0700 script in a private 0700 directory) echoes the username and
 password from environment variables, so the secret lives only in the git child's environment:
-never in argv, a URL, a file or a log. SSH: the identity and known_hosts are written 0600 in
-the same private directory, used through `GIT_SSH_COMMAND` with strict host-key checking, and
-removed with the directory when the git call ends.
+never in argv, a URL, a file or a log. The helper is bound to the source's origin: git asks
+`Username for '<scheme>://<host[:port]>': ` and `Password for '<scheme>://<user>@<host[:port]>': `
+(with `credential.useHttpPath=false`), and the helper answers only those two exact prompts,
+computed from the source URL. A prompt for any other scheme, host or port (a redirect that git
+followed, a second remote) gets no answer, so credentials never reach another host.
+
+SSH: the identity and known_hosts are written 0600 in the same private directory, used through
+`GIT_SSH_COMMAND` with strict host-key checking, and removed with the directory when the git
+call ends.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import tempfile
@@ -20,17 +27,24 @@ from pathlib import Path
 
 from controller.sources import errors
 
-__all__ = ["Credentials", "Materialized", "materialize", "ssh_command"]
+__all__ = ["Credentials", "Materialized", "askpass_prompts", "materialize", "ssh_command"]
 
 USERNAME_ENV = "SEALOPS_GIT_USERNAME"
 PASSWORD_ENV = "SEALOPS_GIT_PASSWORD"  # noqa: S105 - the name of a variable, not a value
 DEFAULT_TOKEN_USERNAME = "git"  # noqa: S105 - a username, not a password
 
+USERNAME_PROMPT_ENV = "SEALOPS_GIT_USERNAME_PROMPT"
+PASSWORD_PROMPT_ENV = "SEALOPS_GIT_PASSWORD_PROMPT"  # noqa: S105 - a variable name
+
 _ASKPASS = f"""#!/bin/sh
-case "$1" in
-  Username*) printf '%s\\n' "${USERNAME_ENV}" ;;
-  *) printf '%s\\n' "${PASSWORD_ENV}" ;;
-esac
+if [ "$1" = "${USERNAME_PROMPT_ENV}" ]; then
+  printf '%s\\n' "${USERNAME_ENV}"
+elif [ "$1" = "${PASSWORD_PROMPT_ENV}" ]; then
+  printf '%s\\n' "${PASSWORD_ENV}"
+else
+  echo "sealops askpass: no credentials for a host other than the source URL's" >&2
+  exit 1
+fi
 """
 
 
@@ -85,17 +99,22 @@ class Materialized:
 
 
 @contextmanager
-def materialize(creds: Credentials | None, *, connect_timeout: int = 30) -> Iterator[Materialized]:
-    """A private 0700 directory (git's HOME) holding the credential files; removed afterwards."""
+def materialize(creds: Credentials | None, *, url: str,
+                connect_timeout: int = 30) -> Iterator[Materialized]:
+    """A private 0700 directory (git's HOME) holding the credential files; removed afterwards.
+
+    The askpass helper answers only for the origin of `url` (module docstring)."""
     home = Path(tempfile.mkdtemp(prefix="sealops-git-"))
     try:
         env: dict[str, str] = {}
         identity = known_hosts = None
         if creds is not None and creds.password is not None:
             askpass = _write(home / "askpass", _ASKPASS.encode("ascii"), mode=0o700)
+            username_prompt, password_prompt = askpass_prompts(url, username=creds.username or "")
             env.update(
                 {"GIT_ASKPASS": str(askpass), USERNAME_ENV: creds.username or "",
-                 PASSWORD_ENV: creds.password}
+                 PASSWORD_ENV: creds.password, USERNAME_PROMPT_ENV: username_prompt,
+                 PASSWORD_PROMPT_ENV: password_prompt}
             )
         if creds is not None and creds.ssh_private_key is not None:
             identity = _write(home / "identity", _with_newline(creds.ssh_private_key), mode=0o600)
@@ -108,6 +127,21 @@ def materialize(creds: Credentials | None, *, connect_timeout: int = 30) -> Iter
         yield Materialized(home=home, env=env)
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def askpass_prompts(url: str, *, username: str) -> tuple[str, str]:
+    """The exact username and password prompts git shows for `url`'s origin.
+
+    git builds them from the URL as written (scheme and host[:port] verbatim, no path when
+    `credential.useHttpPath` is false); a URL that is not `scheme://host...` gets prompts no
+    git would show, so the helper never answers.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme:
+        return "\x00", "\x00"
+    host = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    return (f"Username for '{scheme}://{host}': ",
+            f"Password for '{scheme}://{username}@{host}': ")
 
 
 def ssh_command(*, identity: Path | None, known_hosts: Path | None, connect_timeout: int) -> str:

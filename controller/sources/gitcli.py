@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,6 +27,7 @@ _PASSED_THROUGH = (
     "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy",
 )
 _MAX_MESSAGE = 300
+_REDIRECT = re.compile(r"returned error: (30[0-8])\b")
 
 
 def hardening_args(*, allow_local: bool, transport: str) -> list[str]:
@@ -33,6 +35,9 @@ def hardening_args(*, allow_local: bool, transport: str) -> list[str]:
 
     Only the source URL's own transport is allowed, so a redirect cannot downgrade an https
     source to http or move it to another protocol; `file` never unless local sources are.
+    HTTP redirects are not followed at all (`http.followRedirects=false`; git's default
+    follows the first one, to any host): a redirect fails the call with `FetchError`, and the
+    askpass helper answers only for the source's own origin (`credentials`).
     """
     config = {
         "core.hooksPath": "/dev/null",
@@ -42,6 +47,8 @@ def hardening_args(*, allow_local: bool, transport: str) -> list[str]:
         "submodule.recurse": "false",
         "fetch.recurseSubmodules": "false",
         "credential.helper": "",
+        "credential.useHttpPath": "false",
+        "http.followRedirects": "false",
         "filter.lfs.smudge": "",
         "filter.lfs.process": "",
         "filter.lfs.required": "false",
@@ -132,6 +139,10 @@ class Git:
         lines = [line for line in lines if line and not line.startswith("hint:")]
         fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
         last = (fatal or lines or ["git exited with an error and no message"])[-1]
+        redirect = _REDIRECT.search(last)
+        if redirect is not None:
+            return (f"the server answered with a redirect (HTTP {redirect.group(1)}); "
+                    "redirects are never followed: put the final URL in the source")
         text = urls.scrub_text(last, url=self.url, secrets=self.secrets)
         return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
 
@@ -146,7 +157,7 @@ def session(
 ) -> Iterator[Git]:
     """A `Git` with its credential files in place for the duration of the block."""
     deadline = Deadline(timeout)
-    with credentials.materialize(creds, connect_timeout=max(1, int(timeout))) as files:
+    with credentials.materialize(creds, url=url, connect_timeout=max(1, int(timeout))) as files:
         yield Git(
             url=url,
             allow_local=allow_local,

@@ -1,6 +1,7 @@
 """A real git smart-HTTP server on 127.0.0.1 for tests: `git http-backend` run as CGI.
 
-Switches: HTTP Basic auth (401 + WWW-Authenticate on missing or wrong credentials), `down()`
+Switches: HTTP Basic auth (401 + WWW-Authenticate on missing or wrong credentials), `redirect`
+(answer every request with a 302 to that base URL plus the request's path and query), `down()`
 (refuse connections, or answer 503), `delay` (seconds before each answer), `protocol_v2`
 (forward the Git-Protocol header; off forces protocol v0, where unadvertised commits are only
 served with uploadpack.allowReachableSHA1InWant). Every request is logged without passwords.
@@ -66,6 +67,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if owner.delay and owner.stopping.wait(owner.delay):
             return
         parts = urlsplit(self.path)
+        if owner.redirect is not None:
+            self._redirect(parts, owner.redirect)
+            return
         if owner.unavailable:
             self._plain(503, parts, None)
             return
@@ -95,6 +99,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             and hmac.compare_digest(password, owner.password or "")
         )
         return user, ok
+
+    def _redirect(self, parts: Any, base: str) -> None:
+        user, _ = self._authenticate()
+        self.server.owner.log(RequestRecord(self.command, parts.path, parts.query, user, 302))
+        self.send_response(302)
+        query = f"?{parts.query}" if parts.query else ""
+        self.send_header("Location", f"{base.rstrip('/')}{parts.path}{query}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _plain(self, status: int, parts: Any, user: str | None) -> None:
         self.server.owner.log(RequestRecord(self.command, parts.path, parts.query, user, status))
@@ -210,6 +223,7 @@ class GitHTTPServer:
         self.password = password
         self.delay = 0.0
         self.unavailable = False
+        self.redirect: str | None = None
         self.protocol_v2 = True
         self.errors = 0
         self.stopping = threading.Event()

@@ -83,7 +83,7 @@ def test_non_utf8_credentials_are_refused_naming_the_key() -> None:
 def test_materialize_keeps_the_password_out_of_files_and_removes_everything() -> None:
     creds = credentials.Credentials(username="alice", password="hunter2-canary",
                                     ssh_private_key=b"-----KEY-----", ssh_known_hosts=b"h k\n")
-    with credentials.materialize(creds) as files:
+    with credentials.materialize(creds, url="https://git.example.com/app.git") as files:
         home = files.home
         assert stat.S_IMODE(home.stat().st_mode) == 0o700
         askpass = Path(files.env["GIT_ASKPASS"])
@@ -99,7 +99,8 @@ def test_materialize_keeps_the_password_out_of_files_and_removes_everything() ->
 
 
 def test_materialize_removes_the_directory_even_when_the_block_fails() -> None:
-    with pytest.raises(RuntimeError), credentials.materialize(None) as files:
+    with pytest.raises(RuntimeError), credentials.materialize(
+            None, url="https://git.example.com/app.git") as files:
         home = files.home
         raise RuntimeError("boom")
     assert not home.exists()
