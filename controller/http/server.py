@@ -1,164 +1,220 @@
-"""HTTP endpoints served by the controller (kubeseal-compatible paths where they exist).
+"""Serving `controller.http.endpoints` over HTTP with aiohttp, on its own thread and event loop.
 
-    GET  /healthz          200 once the key registry is loaded
-    GET  /metrics          Prometheus text
-    GET  /v1/cert.pem      the newest RSA certificate (what `kubeseal --fetch-cert` reads)
-    GET  /v1/public.pem    the newest generation's public PEM (certificate + v2 public keys)
-    POST /v1/verify        a SealedSecret: 200 if every item opens, 409 if not (rate-limited)
-    POST /v1/rotate        a SealedSecret re-sealed under the newest generation (rate-limited)
+aiohttp's server parses requests (a negative or malformed Content-Length, an over-long request
+line or header, too many headers: 400 before any handler runs) and enforces the body cap
+(`client_max_size`: 413). On top of that, `Limits` bounds everything one unauthenticated client
+could hold:
 
-Neither verify nor rotate ever renders a template or returns plaintext; rotate keeps the scope
-bound in the old ciphertext, never the one claimed by annotations. Bodies are capped in size
-and parsed with the safe YAML loader (JSON is YAML).
+- time: a connection must deliver a request's headers within `header_timeout_s` of opening (or
+  of its previous answer; aiohttp's keep-alive timer closes it otherwise), and its body within
+  `body_timeout_s` (408), so slow connections are closed instead of held forever;
+- connections: beyond `max_connections` open connections a new one gets a 503 and is closed;
+- work: verify/rotate run on a pool of `workers` threads; at most `max_pending` requests wait
+  for or run on it, the next gets a 503 at once. The event loop itself only parses and answers.
+
+Any exception a handler raises becomes one 500 (logged with its type, never its text), and a
+refusal by aiohttp becomes one short 4xx: a request never ends in a dropped connection.
+Started by `controller.operator`; `serve()` returns once the port is listening.
 """
 
 from __future__ import annotations
 
-import http.server
-import json
+import asyncio
+import concurrent.futures
+import dataclasses
 import logging
 import threading
-import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from cryptography.hazmat.primitives import serialization
+from aiohttp import web
 
-from controller import metrics as metrics_mod
-from controller.keys import registry as registry_mod
-from controller.unseal import desired
-from sealer import errors
-from sealer.crypto import keys
-from sealer.manifests import safeyaml, seal
+from controller.http import endpoints as endpoints_mod
+from controller.http import limits as limits_mod
+
+__all__ = ["MAX_BODY", "Endpoints", "Limits", "RateLimiter", "Server", "serve"]
 
 logger = logging.getLogger(__name__)
+# aiohttp logs a refused request with a traceback that quotes the offending request line or
+# header, which may carry a caller's credentials: its own logger stays quiet, and every answer
+# it gives is still one short 4xx.
+_AIOHTTP_LOGGER = logging.getLogger(__name__ + ".aiohttp")
+_AIOHTTP_LOGGER.setLevel(logging.CRITICAL)
 
-MAX_BODY = 2 << 20
-KNOWN_PATHS = frozenset({"/healthz", "/metrics", "/v1/cert.pem", "/v1/public.pem",
-                         "/v1/verify", "/v1/rotate"})
-
-
-class RateLimiter:
-    """A token bucket shared by the expensive endpoints."""
-
-    def __init__(self, *, per_minute: int, now: Callable[[], float] = time.monotonic) -> None:
-        self._rate = per_minute / 60.0
-        self._capacity = float(max(per_minute, 1))
-        self._tokens = self._capacity
-        self._now = now
-        self._last = now()
-        self._lock = threading.Lock()
-
-    def allow(self) -> bool:
-        with self._lock:
-            current = self._now()
-            self._tokens = min(self._capacity,
-                               self._tokens + (current - self._last) * self._rate)
-            self._last = current
-            if self._tokens >= 1:
-                self._tokens -= 1
-                return True
-            return False
+# The request logic and its rate limiter live in their own modules; these names stay importable
+# from here for the callers that know them by it.
+Endpoints = endpoints_mod.Endpoints
+RateLimiter = limits_mod.RateLimiter
+MAX_BODY = endpoints_mod.MAX_BODY
+SERVER_HEADER = "sealops"
+_REFUSED = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+            b"Content-Length: 21\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
+            b"too many connections\n")
 
 
-class Endpoints:
-    """The request logic, separate from the HTTP plumbing so it can be called directly."""
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 15.0
+    max_connections: int = 128
+    max_pending: int = 64
+    workers: int = 4
+    max_line_size: int = 8190
+    max_field_size: int = 8190
+    max_headers: int = 64
+    backlog: int = 128
 
-    def __init__(self, registry: registry_mod.KeyRegistry, metrics: metrics_mod.Metrics, *,
-                 limiter: RateLimiter) -> None:
-        self.registry = registry
-        self.metrics = metrics
-        self.limiter = limiter
 
-    def get(self, path: str) -> tuple[int, str, bytes]:
-        if path == "/healthz":
-            try:
-                self.registry.keyring  # noqa: B018  (raises until loaded)
-            except RuntimeError:
-                return 503, "text/plain", b"keys not loaded\n"
-            return 200, "text/plain", b"ok\n"
-        if path == "/metrics":
-            return 200, "text/plain; version=0.0.4", self.metrics.render().encode()
-        if path == "/v1/cert.pem":
-            cert = self.registry.newest.certificate
-            return 200, "application/x-pem-file", cert.public_bytes(serialization.Encoding.PEM)
-        if path == "/v1/public.pem":
-            return 200, "application/x-pem-file", keys.public_pem(self.registry.newest.public())
-        return 404, "text/plain", b"not found\n"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-    def post(self, path: str, body: bytes) -> tuple[int, str, bytes]:
-        if path not in ("/v1/verify", "/v1/rotate"):
-            return 404, "text/plain", b"not found\n"
-        if not self.limiter.allow():
-            return 429, "text/plain", b"rate limit exceeded; retry later\n"
+
+class _Refuse(asyncio.Protocol):
+    """A connection over the limit: one 503, then closed."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        transport.write(_REFUSED)
+        transport.close()
+
+
+class Server:
+    """The HTTP server thread. `start()` blocks until listening; `shutdown()` stops it."""
+
+    def __init__(self, endpoints: endpoints_mod.Endpoints, *, host: str, port: int,
+                 limits: Limits | None = None) -> None:
+        self._endpoints = endpoints
+        self._host, self._port = host, port
+        self._limits = limits or Limits()
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=self._limits.workers, thread_name_prefix="sealops-http-worker")
+        self._pending = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="sealops-http", daemon=True)
+        self.port = port
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait()
+        if self._failure is not None:
+            raise self._failure
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def shutdown(self) -> None:
+        loop, stopped = self._loop, self._stopped
+        if loop is not None and stopped is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(stopped.set)
+        self._thread.join(timeout=10)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- the event loop thread -------------------------------------------------------------
+
+    def _main(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
         try:
-            sealed = safeyaml.load_one(body, source="request body", max_bytes=MAX_BODY)
-            _check_sealed(sealed)
-        except errors.ManifestError as exc:
-            return 400, "text/plain", f"{exc}\n".encode()
-        if path == "/v1/verify":
-            return self._verify(sealed)
-        return self._rotate(sealed)
+            loop.run_until_complete(self._serve())
+        except BaseException as exc:  # reported to start(), or logged once running
+            if not self._ready.is_set():
+                self._failure = exc
+            else:
+                logger.error("the HTTP server stopped (%s)", type(exc).__name__)
+        finally:
+            self._ready.set()
+            loop.close()
 
-    def _verify(self, sealed: dict[str, Any]) -> tuple[int, str, bytes]:
+    async def _serve(self) -> None:
+        self._stopped = asyncio.Event()
+        lim = self._limits
+        app = web.Application(client_max_size=endpoints_mod.MAX_BODY,
+                              middlewares=[self._guard])
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        app.on_response_prepare.append(_server_header)
+        runner = web.AppRunner(
+            app, access_log=None, logger=_AIOHTTP_LOGGER, handle_signals=False,
+            handler_cancellation=True,
+            keepalive_timeout=lim.header_timeout_s, max_line_size=lim.max_line_size,
+            max_field_size=lim.max_field_size, max_headers=lim.max_headers)
+        await runner.setup()
+        factory = runner.server
+        assert factory is not None
+
+        def protocol() -> asyncio.BaseProtocol:
+            if len(factory.connections) >= lim.max_connections:
+                self._endpoints.metrics.observe_http("connection", 503)
+                return _Refuse()
+            return factory()
+
+        listener = await asyncio.get_running_loop().create_server(
+            protocol, self._host, self._port, backlog=lim.backlog, reuse_address=True)
+        self.port = int(listener.sockets[0].getsockname()[1])
+        self._ready.set()
         try:
-            desired.open_items(sealed, ring=self.registry.keyring)
-        except (errors.UnsealError, errors.ManifestError):
-            return 409, "text/plain", b"the SealedSecret cannot be opened by this controller\n"
-        return 200, "text/plain", b"ok\n"
+            await self._stopped.wait()
+        finally:
+            listener.close()
+            await runner.cleanup()
 
-    def _rotate(self, sealed: dict[str, Any]) -> tuple[int, str, bytes]:
-        newest = self.registry.newest
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        path = request.path if request.path in endpoints_mod.KNOWN_PATHS else "other"
         try:
-            rotated = seal.reseal(sealed, keyring=self.registry.keyring, public=newest.public())
-        except errors.UnsealError:
-            return 409, "text/plain", b"the SealedSecret cannot be opened by this controller\n"
-        except errors.ManifestError as exc:
-            return 400, "text/plain", f"{exc}\n".encode()
-        return 200, "application/json", json.dumps(rotated, indent=2).encode()
+            response = await handler(request)
+        except web.HTTPException as exc:  # aiohttp's own refusals, e.g. the body cap
+            response = web.Response(status=exc.status, text=f"{exc.reason.lower()}\n")
+        except Exception as exc:  # one clear answer, never a dropped connection
+            logger.error("HTTP %s %s failed (%s)", request.method, path, type(exc).__name__)
+            response = web.Response(status=500, text="internal error\n")
+        self._endpoints.metrics.observe_http(path, response.status)
+        return response
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.method in ("GET", "HEAD"):
+            return _response(self._endpoints.answer_get(request.path))
+        if request.method != "POST":
+            return web.Response(status=405, text="method not allowed\n",
+                                headers={"Allow": "GET, HEAD, POST"})
+        if request.path not in endpoints_mod.POST_PATHS:
+            return web.Response(status=404, text="not found\n")
+        return await self._post(request)
+
+    async def _post(self, request: web.Request) -> web.StreamResponse:
+        if (request.content_length or 0) > endpoints_mod.MAX_BODY:
+            return web.Response(status=413, text="request body too large\n",
+                                headers={"Connection": "close"})
+        try:
+            async with asyncio.timeout(self._limits.body_timeout_s):
+                body = await request.read()
+        except TimeoutError:
+            return web.Response(status=408, text="request body not received in time\n",
+                                headers={"Connection": "close"})
+        if self._pending >= self._limits.max_pending:
+            return web.Response(status=503, text="busy; retry later\n",
+                                headers={"Retry-After": "1"})
+        self._pending += 1
+        try:
+            answer = await asyncio.get_running_loop().run_in_executor(
+                self._pool, self._endpoints.answer_post, request.path, body)
+        finally:
+            self._pending -= 1
+        return _response(answer)
 
 
-def _check_sealed(obj: dict[str, Any]) -> None:
-    if obj.get("kind") != "SealedSecret":
-        raise errors.ManifestError("the request body must be a SealedSecret")
-    meta = obj.get("metadata")
-    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or \
-            not isinstance(meta.get("namespace"), str):
-        raise errors.ManifestError("the SealedSecret must name its name and namespace")
+def _response(answer: endpoints_mod.Answer) -> web.Response:
+    return web.Response(status=answer.status, body=answer.body,
+                        headers={"Content-Type": answer.content_type, **answer.headers})
 
 
-def serve(endpoints: Endpoints, *, host: str, port: int) -> http.server.ThreadingHTTPServer:
-    """Start serving in a daemon thread; returns the server (call .shutdown() to stop)."""
+async def _server_header(_request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = SERVER_HEADER
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        server_version = "sealops"
-        sys_version = ""
 
-        def do_GET(self) -> None:
-            self._answer("GET", *endpoints.get(self.path.split("?")[0]))
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._answer("POST", 413, "text/plain", b"request body too large\n")
-                return
-            body = self.rfile.read(length)
-            self._answer("POST", *endpoints.post(self.path.split("?")[0], body))
-
-        def _answer(self, method: str, code: int, ctype: str, payload: bytes) -> None:
-            path = self.path.split("?")[0]
-            endpoints.metrics.observe_http(path if path in KNOWN_PATHS else "other", code)
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            if method != "HEAD":
-                self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            logger.debug("http %s", self.requestline[:80])
-
-    server = http.server.ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="sealops-http", daemon=True).start()
+def serve(endpoints: endpoints_mod.Endpoints, *, host: str, port: int,
+          limits: Limits | None = None) -> Server:
+    """Start serving on a thread of its own; returns once listening (`.shutdown()` stops)."""
+    server = Server(endpoints, host=host, port=port, limits=limits)
+    server.start()
     return server
