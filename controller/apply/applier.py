@@ -6,6 +6,7 @@ Per object (`Applier.apply` runs a wave on a small thread pool):
     live = one LIST per kind and namespace (`_prefetch`), else a GET
     absent                           -> apply, force (a new object has no other owner)
     labelled by another GitSync      -> ConflictError, nothing written
+    labelled ours, another owner uid -> ConflictError (a re-created GitSync: `inventory`)
     labelled ours, in sync (`drift`) -> nothing sent at all
     labelled ours, else              -> dry run; written (force) only if the result differs
     present but not labelled         -> apply without force: a 409 becomes a ConflictError
@@ -76,7 +77,7 @@ class Applier:
 
     def __init__(self, kube: client.KubeClient, *, label: str,
                  field_manager: str = FIELD_MANAGER, workers: int = 4, dry_run: bool = False,
-                 checkpoint: Checkpoint | None = None) -> None:
+                 checkpoint: Checkpoint | None = None, owner_uid: str | None = None) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self._kube = kube
@@ -85,6 +86,7 @@ class Applier:
         self._workers = workers
         self._dry_run = dry_run
         self._checkpoint = checkpoint
+        self._owner_uid = owner_uid
         self._lock = threading.Lock()
         self._applied: list[Applied] = []
         self.writes = 0
@@ -149,6 +151,7 @@ class Applier:
                 "refusing to take it over")
         if owner is None:
             return self._write(res, body, before=live, force=False)
+        self._check_owner_uid(body, live, owner=owner)
         unchanged = Applied(_entry(body), UNCHANGED, live, live)
         if drift.in_sync(body, live, field_manager=self._manager):
             return self._record(unchanged)
@@ -158,6 +161,16 @@ class Applier:
         if self._dry_run:
             return self._record(Applied(_entry(body), CONFIGURED, live, dry))
         return self._write(res, body, before=live, force=True)
+
+    def _check_owner_uid(self, body: dict[str, Any], live: dict[str, Any], *,
+                         owner: str) -> None:
+        labels = (live.get("metadata") or {}).get("labels") or {}
+        other = inventory.foreign_owner(labels, owner_uid=self._owner_uid)
+        if other is not None:
+            raise errors.ConflictError(
+                f"{diff.describe(body)} belongs to another sync named {owner!r} (label "
+                f"{inventory.OWNER_UID_LABEL}={other}: a GitSync deleted and re-created, or "
+                "`sealops sync`); refusing to take it over (remove that label to adopt it)")
 
     def _write(self, res: client.Resource, body: dict[str, Any], *,
                before: dict[str, Any] | None, force: bool) -> Applied:

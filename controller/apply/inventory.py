@@ -4,6 +4,12 @@ An entry's id is Flux's `<namespace>_<name>_<group>_<kind>` (namespace empty for
 objects, group empty for the core group); `v` is the API version last applied. Identity is the
 id alone, so a version bump is not a new object. Serialised as a sorted list of `{id, v}`.
 
+Ownership: every applied object carries `plan.SYNC_LABEL` (`<namespace>.<name>` of its sync)
+and `OWNER_UID_LABEL` (the GitSync's uid; `cli` for `sealops sync`), so a GitSync deleted and
+re-created under the same name (perhaps from another URL), or a one-shot sync that shares a
+GitSync's name, never takes over or prunes the other's objects (the applier refuses, the
+pruner keeps). An object without the uid label (applied before it existed) is adopted.
+
 Merge rules (HOSTILE-INPUTS K43, Flux #1664/#1665): the inventory records only confirmed
 applies, and a stale entry whose prune failed stays in it, so the next reconcile retries it:
 
@@ -20,9 +26,11 @@ from typing import Any
 from controller.apply import ordering
 from sealer import errors
 
-__all__ = ["Entry", "Inventory", "diff"]
+__all__ = ["CLI_OWNER_UID", "OWNER_UID_LABEL", "Entry", "Inventory", "diff", "foreign_owner"]
 
 _SEPARATOR = "_"
+OWNER_UID_LABEL = "sealops.dev/sync-uid"
+CLI_OWNER_UID = "cli"
 
 
 @dataclass(frozen=True, order=True)
@@ -121,6 +129,15 @@ class Inventory:
     def without(self, removed: Iterable[Entry]) -> Inventory:
         gone = {entry.id for entry in removed}
         return Inventory(tuple(e for e in self.entries if e.id not in gone))
+
+
+def foreign_owner(labels: Mapping[str, str], *, owner_uid: str | None) -> str | None:
+    """The uid of another sync that owns an object with these labels, else None (ours, or
+    applied before the uid label existed, or no uid to compare with)."""
+    found = labels.get(OWNER_UID_LABEL)
+    if owner_uid is None or found is None or found == owner_uid:
+        return None
+    return str(found)[:63]
 
 
 def diff(old: Inventory, new: Inventory) -> list[Entry]:

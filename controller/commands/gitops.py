@@ -1,6 +1,7 @@
 """`sealops sync|diff|build`: the GitOps pipeline once, from a laptop or CI (a thin shell).
 
-    sync   apply PATH_OR_URL like a GitSync would (stages, waits, prune with --prune); secret-
+    sync   apply PATH_OR_URL like a GitSync would (stages, waits, prune with --prune; a mass
+           prune of more than half the inventory needs --confirm-prune); secret-
            bearing objects are applied and the in-cluster controller materializes them, so
            sealing keys never leave the cluster. Inventory: ConfigMap sealops-inventory-<name>.
     diff   server-side dry run; a unified diff per changed object, Secret values masked
@@ -65,7 +66,7 @@ def _source_options(func: Any) -> Any:
 
 
 def _request(opts: dict[str, Any], **extra: Any) -> Any:
-    from controller.apply import plan
+    from controller.apply import inventory, plan
     from controller.gitops import oneshot, pipeline
 
     name = opts["name"] or oneshot.default_name(opts["path_or_url"])
@@ -73,11 +74,13 @@ def _request(opts: dict[str, Any], **extra: Any) -> Any:
         sync_namespace=opts["namespace"], sync_name=name, target_namespace=opts["namespace"],
         allow_plaintext_secrets=opts["allow_plaintext_secrets"],
         allow_empty=opts["allow_empty"], allow_crds=True)  # the caller's own rights decide
-    return pipeline.Request(policy=policy, path=opts["subpath"], **extra)
+    return pipeline.Request(policy=policy, path=opts["subpath"],
+                            owner_uid=inventory.CLI_OWNER_UID,
+                            confirm_hint="run again with --confirm-prune", **extra)
 
 
 def _run(ctx: click.Context, opts: dict[str, Any], *, dry_run: bool, prune: bool,
-         timeout: float) -> tuple[Any, Any]:
+         timeout: float, confirm_prune: bool = False) -> tuple[Any, Any]:
     """(outcome, request) of one pipeline run against the cluster."""
     from controller.apply import scope
     from controller.gitops import oneshot, pipeline
@@ -90,7 +93,7 @@ def _run(ctx: click.Context, opts: dict[str, Any], *, dry_run: bool, prune: bool
             opts["namespace"], opts["service_account"]))
     try:
         request = _request(opts, prune=prune, timeout=timeout, dry_run=dry_run,
-                           wait=not dry_run)
+                           wait=not dry_run, confirm_all_prunes=confirm_prune)
         policy = request.policy
         previous = oneshot.load_inventory(kube, namespace=opts["namespace"],
                                           name=policy.sync_name)
@@ -150,12 +153,14 @@ def _guarded(call: Any) -> Any:
 @_source_options
 @_service_account_option
 @click.option("--prune", is_flag=True, help="Delete objects that left the source.")
+@click.option("--confirm-prune", is_flag=True,
+              help="Allow --prune to delete more than half of the inventory.")
 @click.option("--dry-run", is_flag=True, help="Server-side dry run: report, write nothing.")
 @click.option("--timeout", type=click.FloatRange(1, 86400), default=300.0, show_default=True,
               help="Seconds for the whole sync, waits for secrets included.")
 @click.pass_context
-def sync(ctx: click.Context, /, prune: bool, dry_run: bool, timeout: float,
-         **opts: Any) -> None:
+def sync(ctx: click.Context, /, prune: bool, confirm_prune: bool, dry_run: bool,
+         timeout: float, **opts: Any) -> None:
     """Apply PATH_OR_URL to the cluster: CRDs and Namespaces, then secrets, then the rest.
 
     \b
@@ -164,11 +169,13 @@ def sync(ctx: click.Context, /, prune: bool, dry_run: bool, timeout: float,
     (or SEALOPS_GIT_TOKEN), SEALOPS_GIT_IDENTITY_FILE, SEALOPS_GIT_KNOWN_HOSTS_FILE.
     SealedSecrets are applied and unsealed by the controller in the cluster; the command
     waits until each one is Ready and its Secret exists before applying the rest.
-    The inventory (for --prune) is the ConfigMap sealops-inventory-NAME in --namespace.
-    Exit codes: 0 success, 1 failure, 2 usage.
+    The inventory (for --prune) is the ConfigMap sealops-inventory-NAME in --namespace;
+    objects that left the source stay in it until a --prune run deletes them. Pruning more
+    than half of it (and more than 3 objects) needs --confirm-prune; without it the sync
+    applies, prunes nothing and exits 1. Exit codes: 0 success, 1 failure, 2 usage.
     """
     outcome, _ = _guarded(lambda: _run(ctx, opts, dry_run=dry_run, prune=prune,
-                                       timeout=timeout))
+                                       timeout=timeout, confirm_prune=confirm_prune))
     verb = "would be " if dry_run else ""
     for item in outcome.applied:
         if item.action != "unchanged":
@@ -192,9 +199,12 @@ def diff(ctx: click.Context, /, prune: bool, timeout: float, **opts: Any) -> Non
     Exit codes: 0 no changes, 1 failure, 2 usage, 3 changes pending.
     """
     from controller.apply import diff as diffing
+    from controller.gitops import pipeline
 
     outcome, _ = _guarded(lambda: _run(ctx, opts, dry_run=True, prune=prune, timeout=timeout))
-    if not outcome.ok:
+    if outcome.reason == pipeline.PRUNE_BLOCKED:
+        click.echo(f"warning: {outcome.message}", err=True)
+    elif not outcome.ok:
         raise _Failed(f"error: {outcome.reason}: {outcome.message}")
     changes = [a for a in outcome.applied if a.action != "unchanged"]
     for item in changes:

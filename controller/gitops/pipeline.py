@@ -9,16 +9,22 @@
                Ready at generation + Secret exists            SecretsFailed
                stage 2 in kind-order waves                    ApplyFailed
     prune      previous inventory minus new (`prune`)         PruneFailed
+               more than half of it, or after a history       PruneBlocked (applied, nothing
+               rewrite, without confirmation (`prune.Guard`)  pruned, stale entries kept)
     done                                                      Succeeded
 
 Any failure stops the sync: nothing after it is applied, nothing is pruned, and the inventory
 becomes `previous.merge(confirmed applies)` (HOSTILE-INPUTS K43). After a good apply it is
-`planned.merge(failed prunes)`. No kopf and no status writes here: the caller reports the
-`Outcome`. Messages come from our errors (names, paths, reasons; API text already scrubbed).
+`planned.merge(failed prunes)`; without `prune` (or when the guard blocks it) every stale
+entry stays in the inventory, so a later prune still finds it. Every object is labelled with
+the sync's owner uid (`inventory.OWNER_UID_LABEL`) when the request has one. No kopf and no
+status writes here: the caller reports the `Outcome`. Messages come from our errors (names,
+paths, reasons; API text already scrubbed).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,14 +32,14 @@ from typing import Any
 
 from controller import render
 from controller.apply import applier, inventory, ordering, plan, prune, scope, wait
-from controller.sources import git
+from controller.sources import git, history
 from sealer import errors
 from sealer.kube import client
 
 __all__ = [
-    "APPLY_FAILED", "DEFAULT_WORKERS", "FETCH_FAILED", "POLICY_VIOLATION", "PRUNE_FAILED",
-    "REASONS", "RENDER_FAILED", "SECRETS_FAILED", "SUCCEEDED", "Counts", "Outcome", "Request",
-    "default_render", "run", "waves",
+    "APPLY_FAILED", "DEFAULT_WORKERS", "FETCH_FAILED", "POLICY_VIOLATION", "PRUNE_BLOCKED",
+    "PRUNE_FAILED", "REASONS", "RENDER_FAILED", "SECRETS_FAILED", "SUCCEEDED", "Counts",
+    "Outcome", "Request", "default_render", "run", "waves",
 ]
 
 FETCH_FAILED = "FetchFailed"
@@ -42,9 +48,13 @@ POLICY_VIOLATION = "PolicyViolation"
 SECRETS_FAILED = "SecretsFailed"
 APPLY_FAILED = "ApplyFailed"
 PRUNE_FAILED = "PruneFailed"
+PRUNE_BLOCKED = "PruneBlocked"
 SUCCEEDED = "Succeeded"
 REASONS = (FETCH_FAILED, RENDER_FAILED, POLICY_VIOLATION, SECRETS_FAILED, APPLY_FAILED,
-           PRUNE_FAILED, SUCCEEDED)
+           PRUNE_FAILED, PRUNE_BLOCKED, SUCCEEDED)
+REWRITES = (history.REWRITTEN, history.UNVERIFIED)
+_Guard = prune.Guard  # `Request.prune` (a flag) hides the module inside the class body
+GITSYNC_CONFIRM_HINT = f"annotate the GitSync {prune.CONFIRM_ANNOTATION}={{sha}}"
 
 DEFAULT_CLOCK = wait.DEFAULT_CLOCK
 # Apply concurrency per wave: the API server, not the client, is the bottleneck beyond this.
@@ -63,6 +73,13 @@ class Request:
     dry_run: bool = False
     wait: bool = True
     workers: int = DEFAULT_WORKERS
+    # Ownership and prune confirmation (issue 10 item 8): the owning GitSync's uid (or
+    # `inventory.CLI_OWNER_UID`), the `sealops.dev/confirm-prune` value, the CLI's flag.
+    owner_uid: str | None = None
+    confirm_prune: str | None = None
+    confirm_all_prunes: bool = False
+    guard: _Guard = field(default_factory=_Guard)
+    confirm_hint: str = GITSYNC_CONFIRM_HINT
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,7 @@ class Outcome:
     retryable: bool = False
     applied: tuple[applier.Applied, ...] = ()
     pruned: prune.Result = field(default_factory=prune.Result)
+    ancestry: str | None = None  # `history.*` against the last applied revision, if checked
 
     @property
     def ok(self) -> bool:
@@ -115,21 +133,30 @@ def run(fetch: Fetch, request: Request, *, kube: client.KubeClient,
     """
     label = plan.sync_label_value(request.policy.sync_namespace, request.policy.sync_name)
     engine = applier.Applier(kube, label=label, workers=request.workers,
-                             dry_run=request.dry_run, checkpoint=checkpoint)
+                             dry_run=request.dry_run, checkpoint=checkpoint,
+                             owner_uid=request.owner_uid)
     deadline = clock.monotonic() + request.timeout
-    revision: str | None = None
+    checkout: git.Checkout | None = None
     try:
         checkout = _stage(FETCH_FAILED, fetch)
-        revision = checkout.revision
+        assert checkout is not None
         objects = _stage(RENDER_FAILED, lambda: (render_objects or default_render(
             request.path))(checkout))
         planned = _stage(APPLY_FAILED, lambda: plan.plan(
             objects, policy=request.policy, cluster=cluster or scope.Live(kube)))
+        _label_owner(planned, owner_uid=request.owner_uid)
         _apply(engine, kube, planned, request=request, deadline=deadline, clock=clock)
-        pruned = _prune(kube, planned, request=request)
+        pruned = _prune(kube, planned, request=request, checkout=checkout)
     except _Failed as failed:
-        return _failure(failed, revision=revision, request=request, engine=engine)
-    return _success(revision, planned, engine=engine, pruned=pruned)
+        return _failure(failed, checkout=checkout, request=request, engine=engine)
+    return _success(checkout, planned, engine=engine, pruned=pruned, request=request)
+
+
+def _label_owner(planned: plan.Plan, *, owner_uid: str | None) -> None:
+    if owner_uid is None:
+        return
+    for obj in planned.objects:
+        obj["metadata"]["labels"][inventory.OWNER_UID_LABEL] = owner_uid
 
 
 def _stage(reason: str, call: Callable[[], Any]) -> Any:
@@ -175,13 +202,18 @@ def waves(objects: Sequence[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         yield current
 
 
-def _prune(kube: client.KubeClient, planned: plan.Plan, *, request: Request) -> prune.Result:
+def _prune(kube: client.KubeClient, planned: plan.Plan, *, request: Request,
+           checkout: git.Checkout) -> prune.Result:
     if not request.prune:
         return prune.Result()
     stale = inventory.diff(request.previous, planned.inventory)
+    confirmed = request.confirm_all_prunes or prune.confirms(request.confirm_prune,
+                                                             revision=checkout.revision)
+    guard = dataclasses.replace(request.guard, confirmed=confirmed,
+                                rewritten=checkout.ancestry in REWRITES)
     result: prune.Result = _stage(PRUNE_FAILED, lambda: prune.prune(
         kube, stale, policy=request.policy, inventory_size=len(request.previous),
-        dry_run=request.dry_run))
+        dry_run=request.dry_run, owner_uid=request.owner_uid, guard=guard))
     return result
 
 
@@ -193,31 +225,39 @@ def _counts(engine: applier.Applier, pruned: prune.Result) -> Counts:
                   writes=engine.writes)
 
 
-def _failure(failed: _Failed, *, revision: str | None, request: Request,
+def _failure(failed: _Failed, *, checkout: git.Checkout | None, request: Request,
              engine: applier.Applier) -> Outcome:
     confirmed = [a.entry for a in engine.applied]
     stage = {FETCH_FAILED: "fetch", RENDER_FAILED: "render", POLICY_VIOLATION: "policy",
              SECRETS_FAILED: "secrets", APPLY_FAILED: "apply", PRUNE_FAILED: "prune"}
     message = f"{stage[failed.reason]} failed: {failed}"
     kept = request.previous if request.dry_run else request.previous.merge(confirmed)
-    return Outcome(reason=failed.reason, message=message, revision=revision, inventory=kept,
+    return Outcome(reason=failed.reason, message=message,
+                   revision=checkout.revision if checkout else None, inventory=kept,
                    counts=_counts(engine, prune.Result()), retryable=failed.exc.retryable,
-                   applied=tuple(engine.applied))
+                   applied=tuple(engine.applied),
+                   ancestry=checkout.ancestry if checkout else None)
 
 
-def _success(revision: str | None, planned: plan.Plan, *, engine: applier.Applier,
-             pruned: prune.Result) -> Outcome:
+def _success(checkout: git.Checkout, planned: plan.Plan, *, engine: applier.Applier,
+             pruned: prune.Result, request: Request) -> Outcome:
+    revision = checkout.revision
     failed = [entry for entry, _ in pruned.failed]
     new = planned.inventory.merge(failed)
-    counts = _counts(engine, pruned)
+    if not request.prune or pruned.blocked is not None:
+        new = new.merge(e for e in request.previous.entries if e.id not in new.ids())
+    applied = f"Applied revision {revision}: {len(planned.inventory)} objects"
+    done = Outcome(reason=SUCCEEDED, message=applied, revision=revision, inventory=new,
+                   counts=_counts(engine, pruned), applied=tuple(engine.applied),
+                   pruned=pruned, ancestry=checkout.ancestry)
+    if pruned.blocked is not None:
+        hint = request.confirm_hint.format(sha=revision.rpartition(":")[2])
+        return dataclasses.replace(done, reason=PRUNE_BLOCKED, message=(
+            f"{applied}; prune blocked: {pruned.blocked}; nothing was pruned "
+            f"(to confirm, {hint})"))
     if failed:
         first, why = pruned.failed[0]
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-        return Outcome(reason=PRUNE_FAILED, message=f"prune failed: {first}: {why}{more}",
-                       revision=revision, inventory=new, counts=counts, retryable=True,
-                       applied=tuple(engine.applied), pruned=pruned)
-    return Outcome(reason=SUCCEEDED,
-                   message=f"Applied revision {revision}: {len(planned.inventory)} objects",
-                   revision=revision, inventory=new, counts=counts,
-                   applied=tuple(engine.applied), pruned=pruned)
-
+        return dataclasses.replace(done, reason=PRUNE_FAILED, retryable=True,
+                                   message=f"prune failed: {first}: {why}{more}")
+    return done

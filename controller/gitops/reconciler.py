@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from controller import status
-from controller.apply import applier, inventory, scope
+from controller.apply import applier, inventory, prune, scope
 from controller.gitops import pipeline, report, spec
 from controller.sources import credentials, git
 from controller.sources import errors as source_errors
@@ -111,7 +111,7 @@ def reconcile(ctx: Context, *, namespace: str, name: str) -> Result:
         obj = dict(report.progressing(ctx.kube, GITSYNCS, obj, now=_stamp(ctx)))
     request = pipeline.Request(
         policy=policy, path=parsed.path, previous=_previous(obj), prune=parsed.prune,
-        timeout=parsed.timeout, workers=ctx.workers)
+        timeout=parsed.timeout, workers=ctx.workers, **_prune_safety(obj))
     outcome = pipeline.run(lambda: _fetch(ctx, obj, parsed), request, kube=kube,
                            render_objects=_cached_render(ctx, (namespace, name), parsed.path),
                            checkpoint=ctx.checkpoint, cluster=scope.Live(ctx.kube))
@@ -163,9 +163,23 @@ def _unresolved(obj: dict[str, Any], reason: str, message: str) -> pipeline.Outc
 def _fetch(ctx: Context, obj: dict[str, Any], parsed: spec.GitSyncSpec) -> git.Checkout:
     creds = _credentials(ctx, obj["metadata"]["namespace"], parsed.secret_ref)
     checkout = git.fetch(parsed.url, parsed.ref, cache_dir=ctx.cache_dir(obj), creds=creds,
-                         timeout=parsed.timeout, allow_local=ctx.allow_local)
+                         timeout=parsed.timeout, allow_local=ctx.allow_local,
+                         previous=_applied_sha(obj))
     return git.Checkout(revision=revision_name(parsed.ref, checkout.revision),
-                        root=checkout.root)
+                        root=checkout.root, ancestry=checkout.ancestry)
+
+
+# -- prune safety (issue 10 item 8): owner uid, confirmation, last applied commit ----------
+
+def _prune_safety(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj["metadata"]
+    return {"owner_uid": meta["uid"],
+            "confirm_prune": (meta.get("annotations") or {}).get(prune.CONFIRM_ANNOTATION)}
+
+
+def _applied_sha(obj: dict[str, Any]) -> str | None:
+    applied = (obj.get("status") or {}).get("lastAppliedRevision")
+    return applied.rpartition(":")[2] if isinstance(applied, str) else None
 
 
 def _credentials(ctx: Context, namespace: str,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from controller import peering, status
+from controller.apply import prune
 from controller.gitops import reconciler, scheduler
 from controller.settings import ControllerSettings
 from sealer.kube import client
@@ -28,11 +29,13 @@ __all__ = ["CACHE_ROOT_ENV", "Service", "trigger_of"]
 CACHE_ROOT_ENV = "SEALOPS_GITOPS_CACHE_ROOT"
 
 
-def trigger_of(body: Mapping[str, Any]) -> tuple[Any, Any]:
-    """What makes a GitSync run now when it changes: its generation and its reconcile request
-    (status-only updates change neither)."""
+def trigger_of(body: Mapping[str, Any]) -> tuple[Any, Any, Any]:
+    """What makes a GitSync run now when it changes: its generation, its reconcile request and
+    its prune confirmation (status-only updates change none)."""
     meta = body.get("metadata") or {}
-    return meta.get("generation"), (meta.get("annotations") or {}).get(reconciler.REQUESTED_AT)
+    annotations = meta.get("annotations") or {}
+    return (meta.get("generation"), annotations.get(reconciler.REQUESTED_AT),
+            annotations.get(prune.CONFIRM_ANNOTATION))
 
 
 class Service:

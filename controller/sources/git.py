@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from controller.sources import credentials, errors, gitcli, urls
+from controller.sources import credentials, errors, gitcli, history, urls
 
 __all__ = ["Checkout", "CheckoutLimits", "GitSource", "Ref", "fetch", "resolve"]
 
@@ -71,10 +71,15 @@ class Ref:
 
 @dataclass(frozen=True)
 class Checkout:
-    """One fetched revision: its commit sha and the root of its (never modified) tree."""
+    """One fetched revision: its commit sha and the root of its (never modified) tree.
+
+    `ancestry`: with a `previous` commit given to `fetch`, whether this one descends from it
+    (`history.DESCENDANT`, `REWRITTEN` or `UNVERIFIED`); None when not asked.
+    """
 
     revision: str
     root: Path
+    ancestry: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,8 +114,13 @@ def fetch(
     timeout: float = DEFAULT_TIMEOUT,
     allow_local: bool = False,
     limits: CheckoutLimits = CheckoutLimits(),
+    previous: str | None = None,
 ) -> Checkout:
-    """Fetch `ref` shallowly and return the checkout of its revision (reused when cached)."""
+    """Fetch `ref` shallowly and return the checkout of its revision (reused when cached).
+
+    With `previous` (the commit applied last), also tell whether the history was rewritten
+    (`history.ancestry`; costs at most two small fetches, only when the revision changed).
+    """
     urls.check_url(url, allow_local=allow_local)
     cache = Path(cache_dir).resolve()
     cache.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -121,8 +131,13 @@ def fetch(
             repo = _ensure_repo(git, cache)
             sha = _fetch_commit(git, repo, url, ref, sha)
             root = _cached(cache, sha) or _materialize(git, repo, sha, cache, limits)
+        ancestry = None
+        if previous is not None and _COMMIT.match(previous.lower()):
+            ancestry = history.ancestry(git, _ensure_repo(git, cache), url,
+                                        wanted=ref.remote_ref() or sha, old=previous.lower(),
+                                        new=sha)
     _keep_newest(cache, keep=limits.keep, current=root)
-    return Checkout(revision=sha, root=root)
+    return Checkout(revision=sha, root=root, ancestry=ancestry)
 
 
 @dataclass(frozen=True)
