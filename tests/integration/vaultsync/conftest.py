@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from sealer.kube import client
 from tests.integration.vaultsync import helpers
 from tests.vaultserver import ManualClock, VaultTestServer
 
@@ -42,3 +43,22 @@ def shop_token(vault: VaultTestServer) -> str:
     """A token that may read secret/data/shop/* and kv/shop/*."""
     helpers.allow_shop(vault)
     return vault.create_token(policies=["shop"], ttl=3600)
+
+
+@pytest.fixture
+def other_namespace(kube: Any) -> Iterator[str]:
+    name = f"t-{secrets.token_hex(4)}"
+    kube.create(client.NAMESPACES, {"metadata": {"name": name}})
+    try:
+        yield name
+    finally:
+        kube.delete(client.NAMESPACES, name)
+
+
+@pytest.fixture
+def cluster_store_name(kube: Any) -> Iterator[str]:
+    name = f"shared-{secrets.token_hex(4)}"
+    try:
+        yield name
+    finally:
+        kube.delete(helpers.CLUSTER_VAULT_STORES, name)

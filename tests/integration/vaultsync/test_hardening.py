@@ -4,11 +4,7 @@ ClusterVaultStore."""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from sealer.kube import client
 from tests.integration.controller_fixtures import StartController
@@ -79,25 +75,6 @@ def test_a_second_vault_secret_writing_one_secret_is_refused_and_the_first_keeps
     helpers.wait_data(kube, namespace, "shared",
                       {"own": b"x", "password": b"rotated", "token": b"t"}, timeout=40)
     helpers.wait_reason(kube, namespace, "first", "Synced")
-
-
-@pytest.fixture
-def other_namespace(kube: Any) -> Iterator[str]:
-    name = f"t-{secrets.token_hex(4)}"
-    kube.create(client.NAMESPACES, {"metadata": {"name": name}})
-    try:
-        yield name
-    finally:
-        kube.delete(client.NAMESPACES, name)
-
-
-@pytest.fixture
-def cluster_store_name(kube: Any) -> Iterator[str]:
-    name = f"shared-{secrets.token_hex(4)}"
-    try:
-        yield name
-    finally:
-        kube.delete(helpers.CLUSTER_VAULT_STORES, name)
 
 
 def test_a_tenant_relabelling_its_namespace_is_not_admitted_by_a_cluster_store(

@@ -4,36 +4,13 @@ under the prefix, and kubernetes auth logs in with a TokenRequest token checked 
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from sealer.kube import client
 from tests.harness.waiting import wait_for
 from tests.integration.controller_fixtures import StartController
 from tests.integration.vaultsync import helpers
 from tests.vaultserver import VaultTestServer
-
-
-@pytest.fixture
-def other_namespace(kube: Any) -> Iterator[str]:
-    name = f"t-{secrets.token_hex(4)}"
-    kube.create(client.NAMESPACES, {"metadata": {"name": name}})
-    try:
-        yield name
-    finally:
-        kube.delete(client.NAMESPACES, name)
-
-
-@pytest.fixture
-def cluster_store_name(kube: Any) -> Iterator[str]:
-    name = f"shared-{secrets.token_hex(4)}"
-    try:
-        yield name
-    finally:
-        kube.delete(helpers.CLUSTER_VAULT_STORES, name)
 
 
 def test_a_namespace_cannot_use_another_namespaces_store_or_leave_the_prefix(
