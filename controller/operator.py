@@ -3,6 +3,13 @@
     ensure an active key generation (persisted before first use) -> publish public keys
     -> serve HTTP -> renew keys in the background -> kopf watches SealedSecrets and Secrets
 
+Liveness: every loop of the process (kopf's root tasks, the GitOps and Vault schedulers, the key
+renewal, the HTTP server) is watched by `controller.http.health`; `/healthz` answers 503 naming
+a dead or stuck loop, and the watchdog then exits the process with status 70 so that the
+Deployment restarts it. kopf gives up after about a minute of API-server outage (its request
+retries run out); it is not restarted in-process, because its startup and cleanup activities
+start and stop our schedulers once per process. A stop asked for by a signal exits normally.
+
 Peering is mandatory: replicas see each other through a KopfPeering (ClusterKopfPeering when
 watching all namespaces) and only the one with the highest priority acts. Each replica draws a
 random priority unless one is given, so two replicas never tie (a tie freezes both).
@@ -15,6 +22,8 @@ import datetime
 import logging
 import random
 import threading
+import time
+from collections.abc import Collection
 from typing import Any
 
 import kopf
@@ -22,6 +31,7 @@ import kopf
 from controller import metrics as metrics_mod
 from controller import peering, status
 from controller.handlers import gitsyncs, sealedsecrets, vaultsecrets
+from controller.http import health as health_mod
 from controller.http import server as http_server
 from controller.keys import publish, registry
 from controller.settings import ControllerSettings
@@ -31,6 +41,10 @@ from sealer.kube import errors as kerrors
 
 logger = logging.getLogger(__name__)
 
+KOPF_BEAT_S = 5.0
+KOPF_SILENCE_S = 60.0  # kopf's event loop blocked this long counts as stuck
+SCHEDULER_SILENCE_S = 180.0  # the schedulers turn at least every 60 s
+KOPF_STOP_TASK = "stop-flag checker"  # kopf's root task that ends on a signal or stop flag
 
 
 def utcnow() -> datetime.datetime:
@@ -56,17 +70,28 @@ class Controller:
         # Loops of our own (GitOps, Vault, key renewal) act only while kopf would.
         self.gate = peering.Gate(self.kube, peering_name=settings.peering_name,
                                  clusterwide=settings.clusterwide, now=utcnow)
-        self.http: Any = None
+        self.http: http_server.Server | None = None
+        self.health = health_mod.Health()
+        self.stopping = threading.Event()  # set once a stop was asked for: loops may end
+        self.watchdog = health_mod.Watchdog(self.health, stop=self.stopping)
 
     def prepare(self) -> None:
         self.ensure_keys()
         self._ensure_peering()
         endpoints = http_server.Endpoints(
             self.keys, self.metrics,
-            limiter=http_server.RateLimiter(per_minute=self.settings.rate_limit_per_minute))
+            limiter=http_server.RateLimiter(per_minute=self.settings.rate_limit_per_minute),
+            health=self.health)
         self.http = http_server.serve(endpoints, host=self.settings.listen_host,
                                       port=self.settings.listen_port)
+        http = self.http
+        self.health.watch("http", max_silence=KOPF_SILENCE_S,
+                          pulse=lambda: time.monotonic() if http.alive() else None)
+        self.health.watch("key-renewal", max_silence=3 * self._renewal_period() + 120)
+        self.health.beat("key-renewal")
+        self.health.watch("kopf", max_silence=KOPF_SILENCE_S)
         threading.Thread(target=self._renewal_loop, name="sealops-keys", daemon=True).start()
+        self.watchdog.start()
 
     def ensure_keys(self) -> None:
         created = self.keys.ensure(renewal=self.settings.key_renewal,
@@ -78,12 +103,22 @@ class Controller:
                         key_ids=[g.key_id_hex for g in own])
         self.metrics.set_generations(len(self.keys.keyring))
 
-    def _renewal_loop(self) -> None:
+    def _renewal_period(self) -> float:
         renewal = self.settings.key_renewal
-        period = 60.0
         if renewal is not None and renewal.total_seconds() > 0:
-            period = max(0.5, min(60.0, renewal.total_seconds() / 10))
+            return max(0.5, min(60.0, renewal.total_seconds() / 10))
+        return 60.0
+
+    def _renewal_loop(self) -> None:
+        try:
+            self._renew_forever(self._renewal_period())
+        finally:
+            if not self.stop_flag.is_set():
+                self.health.fail("key-renewal", "its thread has ended")
+
+    def _renew_forever(self, period: float) -> None:
         while not self.stop_flag.wait(period):
+            self.health.beat("key-renewal")
             if not self.gate.open_for(self._gate_namespace()):
                 try:
                     self.keys.reload()  # another replica renews; pick up what it made
@@ -135,11 +170,15 @@ class Controller:
 
         sealedsecrets.register(reg, self.ctx, bitnami_compat=ours.bitnami_compat)
         if ours.vault:
-            vaultsecrets.register(reg, kube=self.kube, controller_namespace=ours.namespace,
-                                  events=self.ctx.events, gate=self.gate.open_for)
+            sync = vaultsecrets.register(reg, kube=self.kube, controller_namespace=ours.namespace,
+                                         events=self.ctx.events, gate=self.gate.open_for)
+            self.health.watch("vault-scheduler", max_silence=SCHEDULER_SILENCE_S,
+                              pulse=sync.scheduler.pulse)
         if ours.gitops:
-            gitsyncs.register(reg, self.kube, settings=ours, events=self.ctx.events, now=utcnow,
-                              gate=self.gate)
+            gitops = gitsyncs.register(reg, self.kube, settings=ours, events=self.ctx.events,
+                                       now=utcnow, gate=self.gate)
+            self.health.watch("gitops-scheduler", max_silence=SCHEDULER_SILENCE_S,
+                              pulse=gitops.scheduler.pulse)
         return reg
 
     def run(self) -> None:
@@ -147,17 +186,53 @@ class Controller:
         priority = self.settings.priority or random.SystemRandom().randint(1, 2**31 - 1)
         logger.info("controller starting (namespace %s, priority %d)", self.settings.namespace,
                     priority)
+        loop = asyncio.new_event_loop()
+        ended = "returned"
         try:
-            kopf.run(
-                registry=self.registry(), standalone=False, priority=priority,
-                peering_name=self.settings.peering_name, clusterwide=self.settings.clusterwide,
-                namespaces=list(self.settings.watch_namespaces), stop_flag=self.stop_flag,
-                loop=asyncio.new_event_loop(),
-            )
+            loop.run_until_complete(self._operate(priority))
+        except asyncio.CancelledError:
+            ended = "was cancelled"
+        except Exception as exc:  # the type only: kopf's messages may quote API responses
+            ended = f"failed ({type(exc).__name__})"
         finally:
-            self.stop_flag.set()
-            if self.http is not None:
-                self.http.shutdown()
+            loop.close()
+        if not self.stopping.is_set():
+            self.health.fail("kopf", f"the operator {ended}")
+            self.watchdog.terminate(self.health.check().fatal)  # exits the process
+        self.stop_flag.set()
+        if self.http is not None:
+            self.http.shutdown()
+
+    async def _operate(self, priority: int) -> None:
+        """kopf's `operator()` (spawn + run its root tasks), with a heartbeat while all run."""
+        ignored = set(asyncio.all_tasks())
+        roots = await kopf.spawn_tasks(
+            registry=self.registry(), standalone=False, priority=priority,
+            peering_name=self.settings.peering_name, clusterwide=self.settings.clusterwide,
+            namespaces=list(self.settings.watch_namespaces), stop_flag=self.stop_flag)
+        for task in roots:
+            task.add_done_callback(self._root_task_done)
+        beat = asyncio.create_task(self._beat_kopf(roots), name="sealops kopf heartbeat")
+        try:
+            await kopf.run_tasks(roots, ignored=ignored | {beat})
+        finally:
+            beat.cancel()
+
+    async def _beat_kopf(self, roots: Collection[asyncio.Task[Any]]) -> None:
+        while all(not task.done() for task in roots):
+            self.health.beat("kopf")
+            await asyncio.sleep(KOPF_BEAT_S)
+
+    def _root_task_done(self, task: asyncio.Task[Any]) -> None:
+        if self.stopping.is_set() or self.health.check().dead:
+            return  # the first root task to end is the one that tells why
+        if task.get_name() == KOPF_STOP_TASK or self.stop_flag.is_set():
+            self.stopping.set()
+            return
+        why = "was cancelled" if task.cancelled() else (
+            f"failed ({type(task.exception()).__name__})" if task.exception() else "ended")
+        logger.error("kopf's %r task %s; the operator is stopping", task.get_name(), why)
+        self.health.fail("kopf", f"kopf's {task.get_name()!r} task {why}")
 
 
 def _configure(settings: kopf.OperatorSettings, *, workers: int, peering_name: str) -> None:

@@ -129,6 +129,11 @@ class Scheduler:
         self._pool = futures.ThreadPoolExecutor(max_workers=workers,
                                                 thread_name_prefix="sealops-gitsync")
         self._thread = threading.Thread(target=self._loop, name="sealops-gitops", daemon=True)
+        self._pulse = 0.0
+
+    def pulse(self) -> float | None:
+        """Monotonic time of the dispatcher's last turn; None unless it runs (`/healthz`)."""
+        return self._pulse if self._thread.is_alive() else None
 
     def start(self) -> None:
         if not self._thread.is_alive():
@@ -151,6 +156,7 @@ class Scheduler:
 
     def _loop(self) -> None:
         while not self._stopped.is_set():
+            self._pulse = time.monotonic()
             with self._cond:
                 keys = self._state.take_due(now=self._clock())
                 if not keys:

@@ -117,8 +117,10 @@ class Endpoints:
         return _text(200, "ok")
 
     def answer_post(self, path: str, body: bytes) -> Answer:
-        if path not in POST_PATHS:
-            return _text(404, "not found")
+        refused = _text(404, "not found") if path not in POST_PATHS else \
+            self._admit(limits.body_work(len(body)), floor=0.0)
+        if refused is not None:
+            return refused
         parsed = _parse(body)
         if isinstance(parsed, Answer):
             return parsed
@@ -134,9 +136,9 @@ class Endpoints:
             return self._rotate(parsed, ring=ring, body_size=len(body))
         return self._verify(parsed, ring=ring)
 
-    def _admit(self, work: int) -> Answer | None:
+    def _admit(self, work: int, *, floor: float = 1.0) -> Answer | None:
         """None when the rate limit lets `work` openings run now; else the refusal."""
-        charge = self.limiter.charge(work=work)
+        charge = self.limiter.charge(work=work, floor=floor)
         if charge.too_big:
             most = int(self.limiter.capacity * limits.OPENINGS_PER_REQUEST)
             return _text(413, f"this SealedSecret needs {work} key openings; at most {most} "

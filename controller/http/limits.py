@@ -8,6 +8,8 @@ heavy one is refused before it burns CPU:
 - `work_of`: the work a request will do, in *openings* (one item tried with one key; a v1 item
   carries no key id, so it costs one opening per key of the keyring, and rotate may try three
   scopes and then encrypts once more), plus one per `BYTES_PER_OPENING` of ciphertext;
+- `body_work`: the body's size in openings, charged before it is parsed (parsing 2 MiB of
+  YAML is work too), without the one-request floor;
 - `RateLimiter`: a token bucket of *requests*: a request costs `work / OPENINGS_PER_REQUEST`
   tokens, at least one, so `--rate-limit N` still means N ordinary requests per minute but one
   request with 2,900 items costs what 2,900 / 32 requests cost, and one that costs more than the
@@ -28,8 +30,8 @@ from typing import Any
 from sealer import errors
 from sealer.manifests import secrets
 
-__all__ = ["BYTES_PER_OPENING", "OPENINGS_PER_REQUEST", "Charge", "RateLimiter", "check_sealed",
-           "work_of"]
+__all__ = ["BYTES_PER_OPENING", "OPENINGS_PER_REQUEST", "Charge", "RateLimiter", "body_work",
+           "check_sealed", "work_of"]
 
 OPENINGS_PER_REQUEST = 32
 BYTES_PER_OPENING = 64 << 10
@@ -72,6 +74,11 @@ def work_of(obj: Mapping[str, Any], *, keys: int, rotate: bool) -> int:
     return work
 
 
+def body_work(size: int) -> int:
+    """Openings that parsing a body of `size` bytes is worth (charged before parsing)."""
+    return size // BYTES_PER_OPENING
+
+
 @dataclasses.dataclass(frozen=True)
 class Charge:
     """The answer of `RateLimiter.charge`: allowed, or refused with when to come back."""
@@ -97,16 +104,16 @@ class RateLimiter:
     def capacity(self) -> float:
         return self._capacity
 
-    def cost_of(self, work: int) -> float:
-        return max(1.0, work / OPENINGS_PER_REQUEST)
+    def cost_of(self, work: int, *, floor: float = 1.0) -> float:
+        return max(floor, work / OPENINGS_PER_REQUEST)
 
     def allow(self) -> bool:
         """Take one request's worth of tokens (kept for callers that count requests)."""
         return self.charge(work=0).allowed
 
-    def charge(self, *, work: int) -> Charge:
-        """Take the tokens `work` openings cost, or refuse without taking any."""
-        cost = self.cost_of(work)
+    def charge(self, *, work: int, floor: float = 1.0) -> Charge:
+        """Take the tokens `work` openings cost (at least `floor`), or refuse taking none."""
+        cost = self.cost_of(work, floor=floor)
         if cost > self._capacity:
             return Charge(allowed=False, cost=cost, too_big=True)
         with self._lock:

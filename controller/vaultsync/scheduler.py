@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 Key = Hashable
 FALLBACK_DELAY_S = 60.0
+PULSE_S = 30.0  # the dispatcher turns at least this often, so `/healthz` sees it alive
 
 
 class Pacer:
@@ -76,6 +77,11 @@ class Scheduler:
                                                            thread_name_prefix="vault-sync")
         self._thread = threading.Thread(target=self._loop, name="vault-scheduler", daemon=True)
         self._stopped = False
+        self._pulse = 0.0
+
+    def pulse(self) -> float | None:
+        """Monotonic time of the dispatcher's last turn; None unless it runs (`/healthz`)."""
+        return self._pulse if self._thread.is_alive() else None
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -125,7 +131,9 @@ class Scheduler:
     def _loop(self) -> None:
         with self._cv:
             while not self._stopped:
-                self._cv.wait(self._dispatch_due())
+                self._pulse = time.monotonic()
+                wait = self._dispatch_due()
+                self._cv.wait(PULSE_S if wait is None else min(wait, PULSE_S))
 
     def _dispatch_due(self) -> float | None:
         """Start every due key that has a lane slot; return seconds until the next due."""

@@ -35,6 +35,7 @@ from pathlib import Path
 
 K8S_VERSION = "1.20.2"
 READY_TIMEOUT_S = 60.0
+APISERVER = 1  # index in ControlPlane.procs: etcd, kube-apiserver, kube-controller-manager
 
 
 def binary_dir() -> Path:
@@ -65,10 +66,26 @@ class ControlPlane:
     token: str
     procs: list[subprocess.Popen[bytes]]
     owns_workdir: bool = True
+    # How to start kube-apiserver again (argv, log, detached): see stop_/start_apiserver.
+    apiserver: tuple[list[str], Path, bool] | None = None
 
     @property
     def pids(self) -> list[int]:
         return [p.pid for p in self.procs]
+
+    def stop_apiserver(self) -> None:
+        """Stop kube-apiserver only (an API outage); etcd keeps the data, the port is kept."""
+        _kill_group(self.procs[APISERVER].pid)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.procs[APISERVER].wait(timeout=5)
+
+    def start_apiserver(self) -> None:
+        """Start kube-apiserver again with the same flags, port, certificates and etcd data."""
+        if self.apiserver is None:
+            raise RuntimeError("this control plane was not started by start()")
+        argv, log, detached = self.apiserver
+        self.procs[APISERVER] = _spawn(argv, log=log, detached=detached)
+        _wait_ready(self.server, self.token, procs=[self.procs[APISERVER]], logs=[log])
 
     def stop(self) -> None:
         # Reverse order: controller-manager, apiserver, etcd.
@@ -219,7 +236,7 @@ def start(*, workdir: Path | None = None, detached: bool = False) -> ControlPlan
             "--initial-cluster", f"sealops=http://127.0.0.1:{etcd_peer}",
             "--unsafe-no-fsync",
         ], log=logs[0], detached=detached))
-        procs.append(_spawn([
+        apiserver_argv = [
             str(bins / "kube-apiserver"),
             f"--etcd-servers=http://127.0.0.1:{etcd_port}",
             f"--secure-port={api_port}", "--bind-address=127.0.0.1",
@@ -231,7 +248,9 @@ def start(*, workdir: Path | None = None, detached: bool = False) -> ControlPlan
             "--api-audiences=https://kubernetes.default.svc",
             "--service-cluster-ip-range=10.0.0.0/24", "--insecure-port=0",
             "--enable-priority-and-fairness=false",
-        ], log=logs[1], detached=detached))
+        ]
+        cp.apiserver = (apiserver_argv, logs[1], detached)
+        procs.append(_spawn(apiserver_argv, log=logs[1], detached=detached))
         _wait_ready(server, token, procs=procs, logs=logs)
         _write_kubeconfig(kubeconfig, server=server, token=token,
                           ca=wd / "certs" / "apiserver.crt")
