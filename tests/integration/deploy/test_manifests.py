@@ -47,6 +47,11 @@ def test_the_base_renders_exactly_the_controller_objects(base: list[dict[str, An
         ("Role", CONTROLLER_NS, "sealops-public-keys-reader"),
         ("RoleBinding", CONTROLLER_NS, "sealops-controller-keys"),
         ("RoleBinding", CONTROLLER_NS, "sealops-public-keys-reader"),
+        # RBAC for people (user-rbac.yaml).
+        ("ClusterRole", "", "sealops-view"),
+        ("ClusterRole", "", "sealops-edit"),
+        ("Role", CONTROLLER_NS, "sealops-service-proxier"),
+        ("RoleBinding", CONTROLLER_NS, "sealops-service-proxier"),
         ("Deployment", CONTROLLER_NS, "sealops-controller"),
         ("Service", CONTROLLER_NS, "sealops-controller"),
         ("ClusterKopfPeering", "", "sealops"),
@@ -71,12 +76,21 @@ def test_no_rbac_rule_in_any_shipped_kustomization_uses_a_wildcard(
     assert offenders == []
 
 
-def test_the_base_grants_no_escalation_verbs_and_deletes_only_secrets(
+def _controller_roles(base: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The roles bound to the controller's account."""
+    bound = {(b["roleRef"]["kind"], b["roleRef"]["name"]) for b in base
+             if b["kind"] in ("ClusterRoleBinding", "RoleBinding")
+             and {"kind": "ServiceAccount", "name": "sealops-controller",
+                  "namespace": CONTROLLER_NS} in b["subjects"]}
+    return [o for o in base if (o["kind"], o["metadata"]["name"]) in bound]
+
+
+def test_the_base_grants_the_controller_no_escalation_verbs_and_deletes_only_secrets(
         base: list[dict[str, Any]]) -> None:
     deletable = []
-    for obj in base:
-        if obj["kind"] not in ("ClusterRole", "Role"):
-            continue
+    roles = _controller_roles(base)
+    assert len(roles) == 3
+    for obj in roles:
         for rule in obj["rules"]:
             name = obj["metadata"]["name"]
             assert "rbac.authorization.k8s.io" not in rule["apiGroups"], name
@@ -107,7 +121,8 @@ def test_every_binding_names_the_controller_account_or_the_authenticated_group(
     assert [s for s in subjects if s[2:] not in allowed] == []
     assert [s for s in subjects if s[0] == "deploy" and "gitops" in s[4]] == []
     authenticated = [s for s in subjects if s[2] == "Group"]
-    assert [(s[0], s[1]) for s in authenticated] == [("deploy", "sealops-public-keys-reader")]
+    assert sorted((s[0], s[1]) for s in authenticated) == [
+        ("deploy", "sealops-public-keys-reader"), ("deploy", "sealops-service-proxier")]
 
 
 def test_every_authenticated_user_may_read_only_the_public_keys_configmap(
