@@ -187,12 +187,14 @@ def test_the_service_reaches_the_controller_pods_on_port_8080(
 
 def test_the_image_is_a_placeholder_an_overlay_can_replace(
         base: list[dict[str, Any]], tmp_path: Path) -> None:
-    assert _container(base)["image"] == "sealops:0.1.0"
+    # `.invalid` never resolves: an install that forgot to set the image fails to pull
+    # instead of fetching some `sealops` from a public registry.
+    assert _container(base)["image"] == "registry.invalid/sealops:0.1.0"
     overlay = tmp_path / "overlay"
     overlay.mkdir()
     (overlay / "kustomization.yaml").write_text(
         f"resources: [{os.path.relpath(DEPLOY, overlay)}]\n"
-        "images:\n  - name: sealops\n    newName: registry.example/sealops\n"
+        "images:\n  - name: registry.invalid/sealops\n    newName: registry.example/sealops\n"
         "    newTag: 9.9.9\n")
     assert _container(render(overlay))["image"] == "registry.example/sealops:9.9.9"
 
