@@ -24,9 +24,12 @@ FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY sealer ./sealer
 COPY controller ./controller
+# Package data of controller.manifests (`sealops install`), reached through symlinks.
+COPY crds ./crds
+COPY deploy ./deploy
 RUN pip wheel --wheel-dir /wheels .
 
 # --- runtime ---
