@@ -160,7 +160,7 @@ def test_a_missing_tenant_namespace_is_refused_before_anything_is_written(
 
 def test_bitnami_compat_adds_the_bitnami_crd_and_the_controller_flag(
         installed: list[dict[str, Any]], plane: controlplane.ControlPlane,
-        kubectl: Kubectl) -> None:
+        kubectl: Kubectl, tmp_path: Path) -> None:
     kubectl.run("create", "namespace", "team-a")
     result = _install(plane, "--bitnami-compat", "--gitops", "tenant",
                       "--tenant-namespace", "team-a", *INSTALL_ARGS[:4])
@@ -172,9 +172,11 @@ def test_bitnami_compat_adds_the_bitnami_crd_and_the_controller_flag(
         "containers"][0]["args"]
     assert args[-1] == "--bitnami-compat"
     # With both CRDs served, kubectl resolves the bare plural to bitnami.com (equal group
-    # priority, then by name): this is why the compat CRD is opt-in.
-    assert kubectl.run("get", "sealedsecrets", "-n", "default", "-o", "name").stdout == ""
-    everything = kubectl.run("get", "sealops", "-A", "-o", "name").stdout.split()
+    # priority, then by name): this is why the compat CRD is opt-in. (A fresh discovery cache:
+    # the module's one predates the bitnami.com group.)
+    fresh = Kubectl(plane.kubeconfig, tmp_path / "kubectl-cache")
+    assert fresh.run("get", "sealedsecrets", "-n", "default", "-o", "name").stdout == ""
+    everything = fresh.run("get", "sealops", "-A", "-o", "name").stdout.split()
     assert "sealedsecret.sealops.dev/db" in everything
     assert kubectl.can_i("impersonate", "serviceaccounts/sealops-gitops", "-n", "team-a",
                          user=ACCOUNT)
