@@ -198,8 +198,9 @@ def timeline(demo: Demo, names: Sequence[str]) -> Iterator[dict[str, float]]:
 
 
 def install(demo: Demo) -> None:
-    step("Installing the CRDs: kubectl apply -R -f crds/")
-    for line in demo.kubectl("apply", "-R", "-f", str(ROOT / "crds")).splitlines():
+    # Not recursive: crds/compat/ (the bitnami.com SealedSecret) is only for --bitnami-compat.
+    step("Installing the CRDs: kubectl apply -f crds/")
+    for line in demo.kubectl("apply", "-f", str(ROOT / "crds")).splitlines():
         say(line)
     demo.kubectl("create", "namespace", KEY_NAMESPACE)
     demo.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")

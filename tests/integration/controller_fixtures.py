@@ -35,6 +35,8 @@ CRDS = client.Resource("apiextensions.k8s.io", "v1", "CustomResourceDefinition",
 
 @pytest.fixture(scope="session")
 def crds(kubeconfig: Path, kube: Any) -> None:
+    """Every CRD, crds/compat/ included (recursive): the --bitnami-compat tests need the
+    bitnami.com kind. A user's install takes crds/ alone (README.md, `sealops install`)."""
     subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "apply", "-R", "-f",
                     str(ROOT / "crds")], check=True, capture_output=True)
     for crd in kube.list(CRDS):
