@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The sealops controller image: `sealops controller --namespace sealops-system` (see deploy/).
 #
-#   docker build -t sealops:0.1.0 .
+#   docker build -t registry.example.com/sealops:0.1.0 .   # then: sealops install --image ...
 #
 # Runtime contents: Python 3.11 (slim), the sealops wheel and its dependencies, `git` and
 # `openssh-client` (GitSync fetches with the git CLI), `kustomize` (GitSync renders Kustomize
