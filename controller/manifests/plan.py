@@ -60,7 +60,7 @@ class Options:
                 "(e.g. registry.example.com/sealops:0.1.0)")
         for flag, value in [("--namespace", self.namespace),
                             *(("--tenant-namespace", t) for t in self.tenant_namespaces)]:
-            if not _LABEL.match(value):
+            if not _LABEL.fullmatch(value):
                 raise OptionsError(f"{flag} must be a namespace name (DNS-1123 label)")
         if self.replicas < 1:
             raise OptionsError("--replicas must be at least 1")
@@ -80,7 +80,7 @@ class Options:
 
 
 def valid_image(ref: str) -> bool:
-    return len(ref) <= 512 and _IMAGE.match(ref) is not None
+    return len(ref) <= 512 and _IMAGE.fullmatch(ref) is not None
 
 
 def render(options: Options) -> list[JSON]:

@@ -166,8 +166,9 @@ def _run_developer_flow(installed: Installed, kube: Any, kubectl: Kubectl, *, na
     ns = ("--controller-namespace", ctl_ns)
 
     # 1. Seal, fetching the published public keys as the developer.
+    canary = f"canary-{secrets.token_hex(8)}"
     (tmp_path / "secret.yaml").write_bytes(
-        secret_yaml(namespace=namespace, name="db", data={"password": "hunter2"}))
+        secret_yaml(namespace=namespace, name="db", data={"password": canary}))
     sealed = seal("secret", "secret.yaml", *ns, kubeconfig=dev, cwd=tmp_path)
     assert sealed.returncode == 0, sealed.stderr.decode()
     (tmp_path / "sealed.yaml").write_bytes(sealed.stdout)
@@ -178,7 +179,7 @@ def _run_developer_flow(installed: Installed, kube: Any, kubectl: Kubectl, *, na
     assert "sealedsecret.sealops.dev/db" in applied.stdout
     secret = wait_for(lambda: kube.get(client.SECRETS, "db", namespace=namespace),
                       timeout=60, what="the unsealed Secret")
-    assert secret_data(secret) == {"password": b"hunter2"}
+    assert secret_data(secret) == {"password": canary.encode()}
 
     # 3. Verify and 4. re-encrypt through the API server's service proxy, as the developer.
     verified = seal("verify", "sealed.yaml", *ns, kubeconfig=dev, cwd=tmp_path)
@@ -190,7 +191,11 @@ def _run_developer_flow(installed: Installed, kube: Any, kubectl: Kubectl, *, na
     after = safeyaml.load_one((tmp_path / "sealed.yaml").read_bytes(), source="sealed.yaml")
     assert (tmp_path / "sealed.yaml").read_bytes() != before
     assert set(after["spec"]["encryptedData"]) == {"password"}
-    assert b"hunter2" not in (tmp_path / "sealed.yaml").read_bytes()
+    # The plaintext appears nowhere but in the Secret: not in the files, not in any output.
+    outputs = [sealed.stderr, verified.stdout, verified.stderr, rotated.stdout, rotated.stderr,
+               applied.stdout.encode(), applied.stderr.encode(),
+               (tmp_path / "sealed.yaml").read_bytes(), ctl.log.read_bytes()]
+    assert [i for i, out in enumerate(outputs) if canary.encode() in out] == []
 
     # The same account without the shipped proxier binding is refused by the API server.
     kube.delete(ROLE_BINDINGS, "sealops-service-proxier", namespace=ctl_ns)
