@@ -31,7 +31,7 @@ def secret_text(*, name: str = "db", value: str = "hunter2", annotations: str = 
 
 def seal_file(run: Seal, key_files: KeyFiles, path: str, **kwargs: str) -> Path:
     (run.workdir / "plain.yaml").write_text(secret_text(**kwargs))
-    result = run(["secret", "plain.yaml", "--cert", str(key_files.public), "-o", path])
+    result = run(["secret", "plain.yaml", "--cert", str(key_files.public), "-w", path])
     assert result.exit_code == 0, result.stderr
     return run.workdir / path
 

@@ -128,7 +128,7 @@ def test_unseal_opens_either_kind(
 
 def test_unseal_writes_a_0600_file(run: Seal, secret_file: Path, key_files: KeyFiles) -> None:
     (run.workdir / "sealed.yaml").write_text(sealed_text(run, key_files))
-    result = run(["unseal", "sealed.yaml", "--key", str(key_files.private), "-o", "plain.yaml"])
+    result = run(["unseal", "sealed.yaml", "--key", str(key_files.private), "-w", "plain.yaml"])
     assert result.exit_code == 0
     assert (run.workdir / "plain.yaml").stat().st_mode & 0o777 == 0o600
 
