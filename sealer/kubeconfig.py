@@ -21,10 +21,15 @@ from typing import Any
 
 from sealer import _files, errors
 
-__all__ = ["DEFAULT_NAMESPACE", "Kubeconfig", "Selected", "files", "read", "select"]
+__all__ = ["DEFAULT_NAMESPACE", "Kubeconfig", "Selected", "UnreadableKubeconfig", "files",
+           "read", "select"]
 
 DEFAULT_NAMESPACE = "default"
 MAX_BYTES = 4 << 20
+
+
+class UnreadableKubeconfig(errors.ClusterError):
+    """A kubeconfig file this reader cannot parse (the full loader may still manage)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,15 +120,15 @@ def _load(path: Path) -> Mapping[str, Any]:
         doc = safeyaml.load_one(data, source=str(path)) if data.strip() else {}
     except errors.ManifestError:
         # The parser's message may quote the file, and a kubeconfig holds credentials.
-        raise errors.ClusterError(f"kubeconfig {path} is not valid YAML") from None
+        raise UnreadableKubeconfig(f"kubeconfig {path} is not valid YAML") from None
     if not isinstance(doc, Mapping):
-        raise errors.ClusterError(f"kubeconfig {path} is not a mapping")
+        raise UnreadableKubeconfig(f"kubeconfig {path} is not a mapping")
     return doc
 
 
 def _named(doc: Mapping[str, Any], key: str, path: Path) -> list[tuple[str, Mapping[str, Any]]]:
     entries = doc.get(key) or []
     if not isinstance(entries, list):
-        raise errors.ClusterError(f"kubeconfig {path}: {key} is not a list")
+        raise UnreadableKubeconfig(f"kubeconfig {path}: {key} is not a list")
     return [(e["name"], e) for e in entries
             if isinstance(e, Mapping) and isinstance(e.get("name"), str)]

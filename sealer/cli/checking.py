@@ -232,7 +232,9 @@ As a pre-commit hook: `- repo: <sealops>` with `hooks: [{id: seal-check}]`.
     help="Seal plaintext Secrets in place (needs --cert).",
 )
 @sealing.cert_option
-@click.option("--namespace", help="With --fix: namespace for Secrets that declare none.")
+@click.option(
+    "-n", "--namespace", help="With --fix: namespace for Secrets that declare none."
+)
 @sealing.suite_option
 @click.option(
     "--max-bytes",

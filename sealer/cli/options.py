@@ -16,7 +16,8 @@ from typing import Any
 
 import click
 
-__all__ = ["DURATION", "EXIT_CODES", "EXIT_CODES_EPILOG", "Duration", "OutputFormat"]
+__all__ = ["DURATION", "EXIT_CODES", "EXIT_CODES_EPILOG", "SECONDS_OR_DURATION", "Duration",
+           "OutputFormat"]
 
 FORMATS = ("yaml", "json")
 
@@ -36,16 +37,22 @@ EXIT_CODES = (
 
 
 def _short(code: int, meaning: str) -> str:
-    return f"  {code:<4} {meaning}"
+    import textwrap  # lazy: the test of command modules allows few top-level imports
+
+    return "\n".join(textwrap.wrap(meaning, width=78, initial_indent=f"  {code:<4} ",
+                                    subsequent_indent=" " * 7))
 
 
 EXIT_CODES_EPILOG = "\b\nExit codes:\n" + "\n".join(_short(c, m) for c, m in EXIT_CODES)
 
 
 class Duration(click.ParamType):  # type: ignore[type-arg]
-    """`5m`, `1h30m`, `45s`, `0`; a bare number is seconds (the old `--timeout 300`)."""
+    """`5m`, `1h30m`, `45s`, `0`; with `bare_seconds`, also `300` (the old `--timeout 300`)."""
 
     name = "duration"
+
+    def __init__(self, *, bare_seconds: bool = False) -> None:
+        self.bare_seconds = bare_seconds
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> datetime.timedelta:
@@ -54,12 +61,13 @@ class Duration(click.ParamType):  # type: ignore[type-arg]
         from sealer import durations  # lazy, like every library import of a command module
 
         try:
-            return durations.parse(str(value), bare_seconds=True)
+            return durations.parse(str(value), bare_seconds=self.bare_seconds)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
 
 
 DURATION = Duration()
+SECONDS_OR_DURATION = Duration(bare_seconds=True)  # for options that took plain seconds
 
 
 class OutputFormat(click.Choice):  # type: ignore[type-arg]

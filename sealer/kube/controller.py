@@ -104,7 +104,7 @@ class _PoolTransport:
                                       timeout=self._timeout, preload_content=False)
         except urllib3.exceptions.HTTPError as exc:
             raise errors.ClusterError(
-                f"cannot reach the controller at {self.endpoint} ({type(exc).__name__})"
+                f"cannot reach the controller at {self.endpoint}: {kerrors.connection_cause(exc)}"
             ) from None
         try:
             data = resp.read(MAX_RESPONSE_BYTES + 1)

@@ -36,7 +36,7 @@ def test_a_bare_number_is_seconds_only_where_asked_for() -> None:
 
 def test_the_option_type_takes_5m_and_300_and_refuses_garbage_as_a_usage_error() -> None:
     @click.command()
-    @click.option("--timeout", type=options.DURATION, default="5m")
+    @click.option("--timeout", type=options.SECONDS_OR_DURATION, default="5m")
     def show(timeout: datetime.timedelta) -> None:
         click.echo(timeout.total_seconds())
 
@@ -47,6 +47,8 @@ def test_the_option_type_takes_5m_and_300_and_refuses_garbage_as_a_usage_error()
     bad = runner.invoke(show, ["--timeout", "soon"])
     assert bad.exit_code == 2
     assert "invalid duration 'soon'" in bad.output
+    with pytest.raises(click.BadParameter, match="needs a unit"):
+        options.DURATION.convert("300", None, None)
 
 
 def test_the_exit_code_table_covers_every_error_class() -> None:
