@@ -189,16 +189,21 @@ def _with_context_namespace(
     """Secrets that name no namespace get the kubeconfig context's (kubeseal's behaviour)."""
     if all(item.namespace for item in parsed):
         return parsed
+    return [item if item.namespace else
+            dataclasses.replace(item, namespace=_context_namespace(ctx, what=f"Secret {item.name}"))
+            for item in parsed]
+
+
+def _context_namespace(ctx: click.Context, *, what: str) -> str:
+    """The kubeconfig context's namespace (else `default`), said on stderr (kubeseal's rule)."""
     from sealer import kubeconfig  # lazy import: names only, no cluster client
+    from sealer.manifests import secrets
 
     where = cluster.target(ctx)
     found = kubeconfig.select(where.kubeconfig, where.context)
-    for item in parsed:
-        if not item.namespace:
-            streams.warn(f"Secret {item.name} names no namespace; using {found.namespace!r} "
-                         f"({found.source})")
-    return [item if item.namespace else dataclasses.replace(item, namespace=found.namespace)
-            for item in parsed]
+    secrets.validate_namespace(found.namespace)  # a kubeconfig is input like any other
+    streams.warn(f"{what} names no namespace; using {found.namespace!r} ({found.source})")
+    return found.namespace
 
 
 def _seal_all(
@@ -270,7 +275,10 @@ Examples:
 )
 @cert_option
 @click.option(
-    "-n", "--namespace", help="Namespace of the Secret (strict and namespace-wide scopes)."
+    "-n",
+    "--namespace",
+    help="Namespace of the Secret (strict and namespace-wide scopes; default: the kubeconfig "
+    "context's namespace, else default, as kubeseal).",
 )
 @click.option("--name", help="Name of the Secret (strict scope).")
 @click.option("--scope", type=click.Choice(SCOPES), default="strict", show_default=True)
@@ -307,6 +315,8 @@ def raw(
 
     # A raw value has no annotations of its own: the environment may not widen past strict.
     envpolicy.refuse_env_widening(ctx, scope=scope, own="strict", what="the value")
+    if namespace is None and scope != "cluster-wide":
+        namespace = _context_namespace(ctx, what="the value")
     label = seal.sealed_label(scopes.Scope(scope), namespace=namespace, name=name)
     if item is None and from_file is not None:
         item = from_file.name

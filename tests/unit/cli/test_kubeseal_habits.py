@@ -189,3 +189,28 @@ def test_an_unknown_context_or_a_missing_kubeconfig_is_named(
     assert missing.exit_code == 7
     assert f"kubeconfig {tmp_path / 'absent'}: no such file" in missing.stderr
     assert unknown.stdout == missing.stdout == ""
+
+
+def test_raw_without_namespace_takes_the_contexts_namespace_into_the_scope(
+    run: Seal, key_files: KeyFiles, tmp_path: Path
+) -> None:
+    config = write_kubeconfig(tmp_path / "kc", current="dev", contexts={"dev": "team-a"})
+    result = run(["raw", "--cert", str(key_files.public), "--kubeconfig", str(config),
+                  "--name", "db", "--item", "password"], input="s3cret")
+    assert result.exit_code == 0, result.stderr
+    assert "the value names no namespace; using 'team-a'" in result.stderr
+    ring = keyring.Keyring([key_files.generation])
+    value, _key_id = ring.decrypt(result.stdout, label=b"team-a/db", item="password")
+    assert value == b"s3cret"
+
+
+def test_a_hostile_namespace_in_the_kubeconfig_context_is_refused_like_a_flag(
+    run: Seal, key_files: KeyFiles, tmp_path: Path
+) -> None:
+    config = write_kubeconfig(tmp_path / "kc", current="dev", contexts={"dev": "../Prod"})
+    for args, stdin in ((["raw", "--name", "db", "--item", "k"], "v"), (["secret"], NO_NAMESPACE),
+                        (["secret", "--scope", "cluster-wide"], NO_NAMESPACE)):
+        result = run([*args, "--cert", str(key_files.public), "--kubeconfig", str(config)],
+                     input=stdin)
+        assert result.exit_code == 3, result.stderr
+        assert result.stdout == ""

@@ -89,7 +89,7 @@ def test_raw_v2_needs_an_item(run: Seal, key_files: KeyFiles) -> None:
 @pytest.mark.parametrize(
     "flags",
     [
-        ["--name", "db", "--item", "k"],  # strict without a namespace
+        # (strict without --namespace takes the kubeconfig context's: test_kubeseal_habits)
         ["--namespace", "prod", "--item", "k"],  # strict without a name
         ["--namespace", "prod", "--name", "a/b", "--item", "k"],
         ["--namespace", "Prod", "--name", "db", "--item", "k"],
