@@ -163,7 +163,8 @@ class ProxyTransport(_PoolTransport):
         quoted = urllib.parse.quote(namespace, safe="")
         self._prefix = (f"/api/v1/namespaces/{quoted}/services/"
                         f"http:{urllib.parse.quote(service, safe='')}:{port}/proxy")
-        self._what = f"service {namespace}/{service}:{port} (API server proxy)"
+        self._what = (f"service {namespace}/{service}:{port} (through the API server at "
+                      f"{kerrors.public_url(connection.server)})")
 
     @property
     def endpoint(self) -> str:

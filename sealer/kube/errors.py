@@ -39,7 +39,7 @@ class UnreachableError(ApiError):
 
 def unreachable(*, server: str, exc: BaseException, what: str) -> UnreachableError:
     """An `UnreachableError` for a transport exception (urllib3's, or the OSError below it)."""
-    return UnreachableError(server=_public_url(server), cause=connection_cause(exc), what=what)
+    return UnreachableError(server=public_url(server), cause=connection_cause(exc), what=what)
 
 
 def connection_cause(exc: BaseException) -> str:
@@ -78,7 +78,7 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return found
 
 
-def _public_url(server: str) -> str:
+def public_url(server: str) -> str:
     """`server` without userinfo (a URL could carry a password) or a query."""
     import urllib.parse
 
