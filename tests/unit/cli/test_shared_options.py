@@ -1,4 +1,4 @@
-"""The one duration parser (`sealer.durations`) and the option type both CLIs use."""
+"""What both CLIs share: the one duration parser and option type, exit codes, Ctrl-C."""
 
 from __future__ import annotations
 
@@ -59,3 +59,15 @@ def test_the_exit_code_table_covers_every_error_class() -> None:
                errors.UnsealError, errors.PolicyError, errors.ClusterError, errors.SealopsError]
     assert {cls.exit_code for cls in classes} <= documented
     assert "Exit codes:" in options.EXIT_CODES_EPILOG
+
+
+def test_ctrl_c_exits_130_in_seal_as_in_sealops() -> None:
+    from sealer.cli import app
+
+    @click.command("slow")
+    def slow() -> None:
+        raise KeyboardInterrupt
+
+    result = click.testing.CliRunner().invoke(app.SealGroup(commands={"slow": slow}), ["slow"])
+    assert result.exit_code == 130
+    assert result.stderr == "aborted\n"
