@@ -8,7 +8,9 @@ renewal, the HTTP server) is watched by `controller.http.health`; `/healthz` ans
 a dead or stuck loop, and the watchdog then exits the process with status 70 so that the
 Deployment restarts it. kopf gives up after about a minute of API-server outage (its request
 retries run out); it is not restarted in-process, because its startup and cleanup activities
-start and stop our schedulers once per process. A stop asked for by a signal exits normally.
+start and stop our schedulers once per process. A stop asked for by a signal exits normally,
+and quickly even when the API server is gone: from then on kopf's requests are not retried
+(`UntilStopping`). A key namespace that does not exist is named and fatal at startup.
 
 Peering is mandatory: replicas see each other through a KopfPeering (ClusterKopfPeering when
 watching all namespaces) and only the one with the highest priority acts. Each replica draws a
