@@ -1,39 +1,26 @@
 """The `sealops` CLI: run the controller; one-shot GitOps commands; cluster key backup.
 
-Thin: parse -> call the library -> print. Errors map to exit codes once, in `main`.
+Thin: parse -> call the library -> print. Errors map to exit codes once, in `main`, with the
+codes and the `Error: ` prefix of `seal` (the table: `sealer.cli.options.EXIT_CODES`).
 """
 
 from __future__ import annotations
 
 import datetime
-import logging
 import re
 import sys
-from typing import Any
 
 import click
 
+from controller import logformat
+from controller.commands import clusteropts
 from controller.commands import gitops as gitops_commands
 from controller.commands import install as install_commands
 from controller.commands import keys as keys_commands
 from sealer import errors
+from sealer.cli import options
 
-
-class _Duration(click.ParamType):  # type: ignore[type-arg]
-    name = "duration"
-
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> datetime.timedelta:
-        if isinstance(value, datetime.timedelta):
-            return value
-        from controller.settings import parse_duration
-        try:
-            return parse_duration(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-DURATION = _Duration()
+DURATION = options.DURATION  # the one duration type of both CLIs (sealer.durations)
 _ACCOUNT = re.compile(r"^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$")
 
 
@@ -45,27 +32,35 @@ def _account_name(value: str | None, param: click.Parameter,
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"],
-                               "auto_envvar_prefix": "SEALOPS"})
+                               "auto_envvar_prefix": "SEALOPS"},
+             epilog=options.EXIT_CODES_EPILOG)
 @click.version_option(package_name="sealops")
 @click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None,
-              help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).")
-@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
+              help=clusteropts.KUBECONFIG_HELP)
+@click.option("--context", default=None, help=clusteropts.CONTEXT_HELP)
+@click.option("--log-format", type=click.Choice(logformat.FORMATS), default="text",
+              show_default=True, help="Log lines as text or as one JSON object per line.")
+@click.option("--log-level", type=click.Choice(logformat.LEVELS, case_sensitive=False),
+              default="info", show_default=True, help="The lowest level logged.")
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level (--log-level debug).")
 @click.pass_context
-def cli(ctx: click.Context, kubeconfig: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, kubeconfig: str | None, context: str | None,
+        log_format: str, log_level: str, verbose: bool) -> None:
     """sealops: the operator's tool for the sealops controller.
 
     \b
     Run the controller:        sealops controller --namespace sealops-system
     Apply a repository once:   sealops sync ./gitops-repo --path apps/shop/overlays/dev
     Back up the cluster keys:  sealops keys backup --namespace sealops-system --out keys.backup
+    --kubeconfig and --context are taken here or after any subcommand that reaches a cluster.
     """
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ctx.obj = {"kubeconfig": kubeconfig}
+    logformat.configure(log_format=log_format, level="debug" if verbose else log_level)
+    ctx.obj = {"kubeconfig": kubeconfig, "context": context}
 
 
 @cli.command()
-@click.option("--namespace", required=True, help="Where key generations live.")
+@click.option("-n", "--namespace", required=True,
+              help="Where key generations live (the namespace must exist).")
 @click.option("--watch-namespace", "watch_namespaces", multiple=True,
               help="Watch only these namespaces (repeatable; default: all).")
 @click.option("--bitnami-compat", is_flag=True,
@@ -90,6 +85,7 @@ def cli(ctx: click.Context, kubeconfig: str | None, verbose: bool) -> None:
 @click.option("--refuse-privileged-pods", is_flag=True,
               help="Tenant GitSyncs may not apply workloads with hostPath volumes, host "
                    "namespaces or privileged containers.")
+@clusteropts.kube_options
 @click.pass_context
 def controller(ctx: click.Context, namespace: str, watch_namespaces: tuple[str, ...],
                bitnami_compat: bool, key_renewal: datetime.timedelta,
@@ -112,7 +108,8 @@ def controller(ctx: click.Context, namespace: str, watch_namespaces: tuple[str, 
         priority=priority, workers=workers, allow_local_sources=allow_local_sources,
         rate_limit_per_minute=rate_limit, default_service_account=default_service_account,
         refuse_privileged_pods=refuse_privileged_pods)
-    operator.Controller(settings, kubeconfig=ctx.obj["kubeconfig"]).run()
+    kubeconfig, context = clusteropts.target(ctx)
+    operator.Controller(settings, kubeconfig=kubeconfig, context=context).run()
 
 
 cli.add_command(keys_commands.keys_group)
@@ -131,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return exc.exit_code
     except errors.SealopsError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"Error: {exc}", err=True)  # the prefix `seal` (click) prints too
         return exc.exit_code
     return 0
 

@@ -8,7 +8,9 @@ renewal, the HTTP server) is watched by `controller.http.health`; `/healthz` ans
 a dead or stuck loop, and the watchdog then exits the process with status 70 so that the
 Deployment restarts it. kopf gives up after about a minute of API-server outage (its request
 retries run out); it is not restarted in-process, because its startup and cleanup activities
-start and stop our schedulers once per process. A stop asked for by a signal exits normally.
+start and stop our schedulers once per process. A stop asked for by a signal exits normally,
+and quickly even when the API server is gone: from then on kopf's requests are not retried
+(`UntilStopping`). A key namespace that does not exist is named and fatal at startup.
 
 Peering is mandatory: replicas see each other through a KopfPeering (ClusterKopfPeering when
 watching all namespaces) and only the one with the highest priority acts. Each replica draws a
@@ -23,7 +25,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 import kopf
@@ -36,6 +38,7 @@ from controller.http import server as http_server
 from controller.keys import publish, registry
 from controller.settings import ControllerSettings
 from controller.unseal import reconcile
+from sealer import errors
 from sealer.kube import client, config
 from sealer.kube import errors as kerrors
 
@@ -54,10 +57,11 @@ def utcnow() -> datetime.datetime:
 class Controller:
     """Everything one controller process owns; `run()` blocks until stopped."""
 
-    def __init__(self, settings: ControllerSettings, *, kubeconfig: str | None = None) -> None:
+    def __init__(self, settings: ControllerSettings, *, kubeconfig: str | None = None,
+                 context: str | None = None) -> None:
         self.settings = settings
         self.kubeconfig = kubeconfig
-        self.connection = config.load(kubeconfig=kubeconfig)
+        self.connection = config.load(kubeconfig=kubeconfig, context=context)
         self.kube = client.KubeClient(self.connection, pool_size=max(16, settings.workers * 2))
         self.metrics = metrics_mod.Metrics()
         self.keys = registry.KeyRegistry(self.kube, namespace=settings.namespace,
@@ -76,6 +80,7 @@ class Controller:
         self.watchdog = health_mod.Watchdog(self.health, stop=self.stopping)
 
     def prepare(self) -> None:
+        self._check_namespaces()
         self.ensure_keys()
         self._ensure_peering()
         endpoints = http_server.Endpoints(
@@ -92,6 +97,23 @@ class Controller:
         self.health.watch("kopf", max_silence=KOPF_SILENCE_S)
         threading.Thread(target=self._renewal_loop, name="sealops-keys", daemon=True).start()
         self.watchdog.start()
+
+    def _check_namespaces(self) -> None:
+        """A key namespace that does not exist is named and fatal (not a 404 on a Secret)."""
+        try:
+            missing = self.kube.get(client.NAMESPACES, self.settings.namespace) is None
+        except kerrors.ApiError as exc:
+            if exc.status != 403:
+                raise
+            return  # may not read Namespaces: the key Secrets will tell
+        if missing:
+            raise errors.ClusterError(
+                f"namespace {self.settings.namespace} (--namespace) does not exist; create it "
+                f"first (kubectl create namespace {self.settings.namespace})")
+        for watched in self.settings.watch_namespaces:
+            if self.kube.get(client.NAMESPACES, watched) is None:
+                logger.warning("watched namespace %s (--watch-namespace) does not exist yet",
+                               watched)
 
     def ensure_keys(self) -> None:
         created = self.keys.ensure(renewal=self.settings.key_renewal,
@@ -157,7 +179,8 @@ class Controller:
 
         @kopf.on.startup(registry=reg)
         def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-            _configure(settings, workers=ours.workers, peering_name=ours.peering_name)
+            _configure(settings, workers=ours.workers, peering_name=ours.peering_name,
+                       stopping=self.stopping)
             self.gate.started(int(settings.peering.priority))
 
         @kopf.on.login(registry=reg)
@@ -235,7 +258,29 @@ class Controller:
         self.health.fail("kopf", f"kopf's {task.get_name()!r} task {why}")
 
 
-def _configure(settings: kopf.OperatorSettings, *, workers: int, peering_name: str) -> None:
+class UntilStopping:
+    """kopf's API retry delays, cut off once a stop was asked for.
+
+    kopf retries a failed request through `networking.error_backoffs` (1+1+2+3+5+8+13+21 s).
+    On SIGTERM it still says goodbye to the peering with a PATCH; with the API server gone,
+    that PATCH alone kept the process alive for ~55 s of retries, past a Pod's grace period.
+    kopf iterates the delays afresh per request, so this iterable ends as soon as `stopping`
+    is set: every request then gets one attempt, and the process exits in seconds.
+    """
+
+    def __init__(self, delays: Iterable[float], *, stopping: threading.Event) -> None:
+        self.delays = tuple(delays)
+        self.stopping = stopping
+
+    def __iter__(self) -> Iterator[float]:
+        for delay in self.delays:
+            if self.stopping.is_set():
+                return
+            yield delay
+
+
+def _configure(settings: kopf.OperatorSettings, *, workers: int, peering_name: str,
+               stopping: threading.Event | None = None) -> None:
     settings.peering.mandatory = True
     settings.peering.name = peering_name
     # A replica killed without a goodbye blocks a lower-priority successor until its entry
@@ -247,3 +292,7 @@ def _configure(settings: kopf.OperatorSettings, *, workers: int, peering_name: s
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.networking.request_timeout = 30
+    if stopping is not None:
+        backoffs = settings.networking.error_backoffs
+        delays = backoffs if isinstance(backoffs, Iterable) else (backoffs,)
+        settings.networking.error_backoffs = UntilStopping(delays, stopping=stopping)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
+from sealer import durations
+
 
 @dataclasses.dataclass(frozen=True)
 class ControllerSettings:
@@ -35,25 +37,5 @@ class ControllerSettings:
 
 
 def parse_duration(text: str) -> datetime.timedelta:
-    """Go-style durations as kubeseal takes them: `720h`, `30m`, `1h30m`, `45s`, `0`."""
-    text = text.strip()
-    if text in ("0", ""):
-        return datetime.timedelta(0)
-    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "d": 86400.0}
-    total, number = 0.0, ""
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch.isdigit() or ch == ".":
-            number += ch
-            i += 1
-            continue
-        unit = "ms" if text[i:i + 2] == "ms" else ch
-        if unit not in units or not number:
-            raise ValueError(f"invalid duration {text!r}; use e.g. 720h, 30m, 45s")
-        total += float(number) * units[unit]
-        number = ""
-        i += len(unit)
-    if number:
-        raise ValueError(f"invalid duration {text!r}: a number needs a unit (h, m, s)")
-    return datetime.timedelta(seconds=total)
+    """Go-style durations as kubeseal takes them (`720h`, `30m`, `0`): `sealer.durations`."""
+    return durations.parse(text)

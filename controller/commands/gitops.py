@@ -7,30 +7,60 @@
     diff   server-side dry run; a unified diff per changed object, Secret values masked
     build  the rendered, labelled objects as YAML; no cluster, nothing decrypted
 
-Exit codes: 0 success (diff: no changes), 1 failure, 2 usage, 3 (diff only) changes pending.
+Exit codes are those of `seal` (`sealer.cli.options.EXIT_CODES`): an error exits with its
+class's code, a failed run with the code of the stage that failed (`STAGE_EXIT_CODES`), and
+`diff` exits 1 when changes are pending, as `kubectl diff` does; 0 means success (diff: no
+changes).
 """
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import click
 
+from controller.commands import clusteropts
 from sealer import errors
+from sealer.cli import options
 
 __all__ = ["COMMANDS", "build", "diff", "sync"]
 
 EXIT_FAILURE = 1
-EXIT_CHANGES = 3
+EXIT_CHANGES = 1  # kubectl diff and flux diff: 1 when there are differences
+# A failed run exits with the code of the error class its stage stands for.
+STAGE_EXIT_CODES = {
+    "FetchFailed": errors.ClusterError.exit_code,
+    "RenderFailed": errors.ManifestError.exit_code,
+    "PolicyViolation": errors.PolicyError.exit_code,
+    "SecretsFailed": errors.ClusterError.exit_code,
+    "ApplyFailed": errors.ClusterError.exit_code,
+    "PruneFailed": errors.ClusterError.exit_code,
+    "PruneBlocked": errors.PolicyError.exit_code,  # the mass-prune guard refused
+}
 
 
 class _Failed(click.ClickException):
-    """Exit 1, printing the message to stderr."""
+    """Exit with `exit_code` (default 1), printing `Error: <message>` to stderr."""
 
-    exit_code = EXIT_FAILURE
+    def __init__(self, message: str, *, exit_code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # type: ignore[misc]  # click declares a ClassVar
 
     def show(self, file: Any = None) -> None:
-        click.echo(self.message, err=True)
+        click.echo(f"Error: {self.message}", err=True)
+
+
+def _seconds(timeout: datetime.timedelta) -> float:
+    seconds = timeout.total_seconds()
+    if not 1 <= seconds <= 86400:
+        raise click.BadParameter("must be between 1s and 24h", param_hint="'--timeout'")
+    return seconds
+
+
+def _outcome_failed(outcome: Any) -> _Failed:
+    return _Failed(f"{outcome.reason}: {outcome.message}",
+                   exit_code=STAGE_EXIT_CODES.get(outcome.reason, EXIT_FAILURE))
 
 
 class _ChangesPending(click.ClickException):
@@ -52,7 +82,7 @@ def _source_options(func: Any) -> Any:
                      help="Branch (default main), tag:NAME, commit:SHA or a bare SHA."),
         click.option("--path", "subpath", default=".", show_default=True,
                      help="Directory inside the source."),
-        click.option("--namespace", "-n", default="default", show_default=True,
+        click.option("-n", "--namespace", default="default", show_default=True,
                      help="Namespace for objects that name none; holds the inventory."),
         click.option("--name", default=None,
                      help="Name of this sync (label and inventory); default: from the source."),
@@ -84,9 +114,9 @@ def _run(ctx: click.Context, opts: dict[str, Any], *, dry_run: bool, prune: bool
     """(outcome, request) of one pipeline run against the cluster."""
     from controller.apply import scope
     from controller.gitops import oneshot, pipeline
-    from sealer.kube import client, config
+    from sealer.kube import client
 
-    own = config.connect(kubeconfig=ctx.obj.get("kubeconfig"))
+    own = clusteropts.connect(ctx, pool_size=16)
     kube = own
     if opts.get("service_account"):
         kube = own.impersonating(client.Impersonation.service_account(
@@ -117,7 +147,7 @@ def _save(kube: Any, outcome: Any, *, opts: dict[str, Any], name: str) -> None:
     except errors.ClusterError as exc:
         if outcome.ok:
             raise
-        click.echo(f"warning: inventory not saved: {exc}", err=True)
+        click.echo(f"Warning: inventory not saved: {exc}", err=True)
 
 
 def _account_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -146,7 +176,7 @@ def _guarded(call: Any) -> Any:
     except errors.UsageError as exc:
         raise click.UsageError(str(exc)) from None
     except errors.SealopsError as exc:
-        raise _Failed(f"error: {exc}") from None
+        raise _Failed(str(exc), exit_code=exc.exit_code) from None
 
 
 @click.command()
@@ -156,11 +186,12 @@ def _guarded(call: Any) -> Any:
 @click.option("--confirm-prune", is_flag=True,
               help="Allow --prune to delete more than half of the inventory.")
 @click.option("--dry-run", is_flag=True, help="Server-side dry run: report, write nothing.")
-@click.option("--timeout", type=click.FloatRange(1, 86400), default=300.0, show_default=True,
-              help="Seconds for the whole sync, waits for secrets included.")
+@clusteropts.kube_options
+@click.option("--timeout", type=options.SECONDS_OR_DURATION, default="5m", show_default=True,
+              help="For the whole sync, waits for secrets included (5m, 90s, or seconds).")
 @click.pass_context
 def sync(ctx: click.Context, /, prune: bool, confirm_prune: bool, dry_run: bool,
-         timeout: float, **opts: Any) -> None:
+         timeout: datetime.timedelta, **opts: Any) -> None:
     """Apply PATH_OR_URL to the cluster: CRDs and Namespaces, then secrets, then the rest.
 
     \b
@@ -172,10 +203,12 @@ def sync(ctx: click.Context, /, prune: bool, confirm_prune: bool, dry_run: bool,
     The inventory (for --prune) is the ConfigMap sealops-inventory-NAME in --namespace;
     objects that left the source stay in it until a --prune run deletes them. Pruning more
     than half of it (and more than 3 objects) needs --confirm-prune; without it the sync
-    applies, prunes nothing and exits 1. Exit codes: 0 success, 1 failure, 2 usage.
+    applies, prunes nothing and exits 6. Exit codes: sealops --help; a failed stage exits
+    with its class's code (render 3, policy 6, fetch/apply/secrets/prune 7).
     """
     outcome, _ = _guarded(lambda: _run(ctx, opts, dry_run=dry_run, prune=prune,
-                                       timeout=timeout, confirm_prune=confirm_prune))
+                                       timeout=_seconds(timeout),
+                                       confirm_prune=confirm_prune))
     verb = "would be " if dry_run else ""
     for item in outcome.applied:
         if item.action != "unchanged":
@@ -183,7 +216,7 @@ def sync(ctx: click.Context, /, prune: bool, confirm_prune: bool, dry_run: bool,
     for entry in outcome.pruned.deleted:
         click.echo(f"{entry} {verb}pruned")
     if not outcome.ok:
-        raise _Failed(f"error: {outcome.reason}: {outcome.message}")
+        raise _outcome_failed(outcome)
     click.echo(f"{outcome.revision}: {outcome.counts}" + (" (dry run)" if dry_run else ""))
 
 
@@ -191,21 +224,25 @@ def sync(ctx: click.Context, /, prune: bool, confirm_prune: bool, dry_run: bool,
 @_source_options
 @_service_account_option
 @click.option("--prune", is_flag=True, help="Also show objects a sync --prune would delete.")
-@click.option("--timeout", type=click.FloatRange(1, 86400), default=300.0, show_default=True)
+@clusteropts.kube_options
+@click.option("--timeout", type=options.SECONDS_OR_DURATION, default="5m", show_default=True,
+              help="For the whole dry run (5m, 90s, or seconds).")
 @click.pass_context
-def diff(ctx: click.Context, /, prune: bool, timeout: float, **opts: Any) -> None:
+def diff(ctx: click.Context, /, prune: bool, timeout: datetime.timedelta,
+         **opts: Any) -> None:
     """Show what `sync` would change (server-side dry run; Secret values masked).
 
-    Exit codes: 0 no changes, 1 failure, 2 usage, 3 changes pending.
+    Exit codes: 0 no changes, 1 changes pending (as kubectl diff), others as sealops --help.
     """
     from controller.apply import diff as diffing
     from controller.gitops import pipeline
 
-    outcome, _ = _guarded(lambda: _run(ctx, opts, dry_run=True, prune=prune, timeout=timeout))
+    outcome, _ = _guarded(lambda: _run(ctx, opts, dry_run=True, prune=prune,
+                                       timeout=_seconds(timeout)))
     if outcome.reason == pipeline.PRUNE_BLOCKED:
-        click.echo(f"warning: {outcome.message}", err=True)
+        click.echo(f"Warning: {outcome.message}", err=True)
     elif not outcome.ok:
-        raise _Failed(f"error: {outcome.reason}: {outcome.message}")
+        raise _outcome_failed(outcome)
     changes = [a for a in outcome.applied if a.action != "unchanged"]
     for item in changes:
         click.echo(diffing.unified(item.before, item.after) or f"{item.entry} {item.action}\n",
@@ -218,9 +255,9 @@ def diff(ctx: click.Context, /, prune: bool, timeout: float, **opts: Any) -> Non
 
 @click.command()
 @_source_options
-@click.option("--timeout", type=click.FloatRange(1, 86400), default=120.0, show_default=True,
-              help="Seconds for a Git fetch.")
-def build(timeout: float, **opts: Any) -> None:
+@click.option("--timeout", type=options.SECONDS_OR_DURATION, default="2m", show_default=True,
+              help="For a Git fetch (2m, 90s, or seconds).")
+def build(timeout: datetime.timedelta, **opts: Any) -> None:
     """Print the objects a sync would apply (labelled, namespaced); needs no cluster."""
     from controller.apply import plan, scope
     from controller.gitops import oneshot, pipeline
@@ -228,7 +265,8 @@ def build(timeout: float, **opts: Any) -> None:
 
     def rendered() -> Any:
         request = _request(opts)
-        with oneshot.source(opts["path_or_url"], ref=opts["ref"], timeout=timeout) as fetch:
+        with oneshot.source(opts["path_or_url"], ref=opts["ref"],
+                            timeout=_seconds(timeout)) as fetch:
             objects = pipeline.default_render(request.path)(fetch())
         offline = scope.Offline(oneshot.static_scope)
         return plan.plan(objects, policy=request.policy, cluster=offline)

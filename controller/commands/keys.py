@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from controller.commands import clusteropts
 from sealer import errors
 from sealer.cli import backupfiles
 
@@ -38,7 +39,7 @@ __all__ = ["COMMANDS", "RestorePlan", "backup_pem", "keys_group", "legacy_secret
 
 BITNAMI_NAME_PREFIX = "sealed-secrets-key-"
 namespace_option = click.option(
-    "--namespace", required=True, help="The controller's key namespace (its --namespace)."
+    "-n", "--namespace", required=True, help="The controller's key namespace (its --namespace)."
 )
 
 
@@ -145,10 +146,7 @@ def _key_secrets(kube: client.KubeClient, *, namespace: str,
 
 
 def _connect(ctx: click.Context) -> client.KubeClient:
-    from sealer.kube import config  # lazy import
-
-    kubeconfig = (ctx.find_root().obj or {}).get("kubeconfig")
-    return config.connect(kubeconfig=kubeconfig, pool_size=2)
+    return clusteropts.connect(ctx)
 
 
 def _create_all(kube: client.KubeClient, plan: RestorePlan, *, namespace: str) -> list[str]:
@@ -185,6 +183,7 @@ def keys_group() -> None:
 
 @keys_group.command("backup")
 @namespace_option
+@clusteropts.kube_options
 @backupfiles.out_option
 @backupfiles.passphrase_option
 @click.option("--include-bitnami", is_flag=True,
@@ -219,6 +218,7 @@ def backup(  # noqa: PLR0917  (click passes every option as a parameter)
 @keys_group.command("restore")
 @click.argument("backup_file", type=click.Path(dir_okay=False, path_type=Path))
 @namespace_option
+@clusteropts.kube_options
 @backupfiles.passphrase_option
 @click.pass_context
 def restore(ctx: click.Context, backup_file: Path, namespace: str,

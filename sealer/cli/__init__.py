@@ -11,6 +11,8 @@ print. Errors are mapped to exit codes once, in `app.SealGroup`. Modules:
 - `checking`    - `seal check`, `seal reencrypt` (locally with --key, else by the controller).
 - `clustercommands` - `seal cert`, `seal verify`.
 - `cluster`     - the cluster options and how a cluster and its controller are reached.
+- `options`     - what `seal` and `sealops` share: the duration type, `-o` as a format, and
+                  the exit-code table of both `--help` epilogs.
 
 Importing this package loads click and the standard library only; the library (cryptography,
 YAML) is imported by each command when it runs; `sealer.kube` (and with it kubernetes) only

@@ -1,7 +1,8 @@
 """The `seal` command group: error mapping and the (lazily imported) command table.
 
 Owns the one place where library errors become exit codes (`SealopsError.exit_code`, printed
-as `Error: <message>` on stderr) and the command table. Command modules are imported when their
+as `Error: <message>` on stderr, the prefix `sealops` uses too; the table is
+`options.EXIT_CODES`) and the command table. Command modules are imported when their
 command runs, and they import only click and the standard library at module level: each command
 imports the library when it runs, so `seal --help` and offline commands never load kubernetes,
 kopf or hvac, and `seal secret` loads nothing it does not use.
@@ -16,10 +17,12 @@ from typing import Any
 import click
 
 from sealer import errors
-from sealer.cli import cluster, envpolicy
+from sealer.cli import cluster, envpolicy, options
 from sealer.cli import context as cli_context
 
-__all__ = ["SealGroup", "main"]
+__all__ = ["EXIT_INTERRUPTED", "SealGroup", "main"]
+
+EXIT_INTERRUPTED = 130  # as `sealops` and shells: 128 + SIGINT
 
 
 class _Failure(click.ClickException):
@@ -63,17 +66,22 @@ class SealGroup(envpolicy.Group):
             return super().invoke(ctx)
         except errors.SealopsError as exc:
             raise _Failure(exc) from None
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            # click would print "Aborted!" and exit 1, the code of "the answer is no".
+            click.echo("aborted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
 
 
 EPILOG = """\b
 Examples:
   seal cert > public.pem                      # the cluster's keys, through the API
-  seal secret secret.yaml -o sealed.yaml      # no --cert: fetched from the cluster
+  seal secret secret.yaml -w sealed.yaml      # no --cert: fetched from the cluster
   seal keys generate --out keys/
-  seal secret secret.yaml --cert keys/public.pem -o sealed.yaml
+  seal secret secret.yaml --cert keys/public.pem -w sealed.yaml
   kubectl create secret generic db --from-file=password=pw.txt --dry-run=client -o yaml \\
     | seal secret --cert keys/public.pem > sealed.yaml
   seal check deploy/
+
 """
 
 
@@ -90,7 +98,7 @@ Examples:
         "cert": "sealer.cli.clustercommands:cert",
         "verify": "sealer.cli.clustercommands:verify",
     },
-    epilog=EPILOG,
+    epilog=EPILOG + options.EXIT_CODES_EPILOG,
     context_settings={"auto_envvar_prefix": "SEAL", "help_option_names": ["-h", "--help"]},
 )
 @click.version_option(package_name="sealops", prog_name="seal")

@@ -70,9 +70,10 @@ Examples:
   seal reencrypt deploy/*.yaml                  # by the cluster's controller (/v1/rotate)
   seal reencrypt deploy/*.yaml --controller-url http://127.0.0.1:8080
   seal reencrypt deploy/*.yaml --key old/private.pem --cert new/public.pem
+  seal reencrypt < sealed.yaml > resealed.yaml  # a filter, as kubeseal --re-encrypt
 """,
 )
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @click.option(
     "--key",
     "key_paths",
@@ -102,7 +103,7 @@ def reencrypt(
     v1: bool,
     force: bool,
 ) -> None:
-    """Re-seal every SealedSecret in FILES to the newest key.
+    """Re-seal every SealedSecret in FILES (none or -: stdin to stdout) to the newest key.
 
     With --key, locally to --cert (or the cluster's published keys); without --key, by the
     controller, which never returns plaintext. Each value keeps the scope bound in its old
@@ -111,6 +112,9 @@ def reencrypt(
     if any step before the renames fails, no file is changed. A symlink's target is rewritten
     (the link stays); read-only files are refused unless --force.
     """
+    to_stdout = _is_filter(files)
+    if to_stdout and force:
+        raise errors.UsageError("--force is for files; stdin is re-sealed to stdout")
     if key_paths:
         if cluster.target(ctx).controller_url:
             raise errors.UsageError("--controller-url is for re-sealing by the controller, "
@@ -123,10 +127,35 @@ def reencrypt(
             raise errors.UsageError(f"{', '.join(given)} need --key: the controller re-seals "
                                     "to its own newest key")
         transform = _controller_reseal(ctx)
+    if to_stdout:
+        _reseal_stream(transform)
+        return
     results = _rewrite_all(files, transform=transform, label="re-encrypting", force=force)
     _write_all(results)
     sealed = sum(count for _text, count in results.values())
     streams.warn(f"re-sealed {sealed} SealedSecret(s) in {len(results)} file(s)")
+
+
+def _is_filter(files: tuple[Path, ...]) -> bool:
+    """No FILES, or only `-`: stdin to stdout. `-` among files is refused (where would it go?)."""
+    if not files or files == (Path("-"),):
+        return True
+    if Path("-") in files:
+        raise errors.UsageError("- (stdin) cannot be mixed with files: give either")
+    return False
+
+
+def _reseal_stream(transform: rewrite.Transform) -> None:
+    """stdin -> stdout, the whole text at once; non-SealedSecret documents pass unchanged."""
+    from sealer.manifests import rewrite  # lazy import
+
+    data, source = streams.read_input(None, hint="expecting json/yaml SealedSecrets in stdin")
+    result = rewrite.rewrite_documents(data, source=source, transform=transform)
+    if result is None:
+        raise errors.ManifestError(f"{source}: no SealedSecret found")
+    text, count = result
+    streams.emit(text, output=None)
+    streams.warn(f"re-sealed {count} SealedSecret(s) from stdin")
 
 
 def _local_reseal(
@@ -203,7 +232,9 @@ As a pre-commit hook: `- repo: <sealops>` with `hooks: [{id: seal-check}]`.
     help="Seal plaintext Secrets in place (needs --cert).",
 )
 @sealing.cert_option
-@click.option("--namespace", help="With --fix: namespace for Secrets that declare none.")
+@click.option(
+    "-n", "--namespace", help="With --fix: namespace for Secrets that declare none."
+)
 @sealing.suite_option
 @click.option(
     "--max-bytes",

@@ -24,17 +24,18 @@ __all__ = ["cert", "verify"]
     epilog="""\b
 Examples:
   seal cert > public.pem
-  seal cert --controller-namespace kube-system --context prod -o prod.pem
+  seal cert --controller-namespace kube-system --context prod -w prod.pem
   seal cert --controller-url http://127.0.0.1:8080     # from /v1/public.pem
 Then: seal secret secret.yaml --cert public.pem (offline, e.g. in CI).
 """,
 )
 @click.option(
+    "-w",
     "-o",
     "--output",
     cls=envpolicy.CommandLineOnly,
     type=click.Path(dir_okay=False, allow_dash=True),
-    help="Write here (mode 0644), not stdout.",
+    help="Write here (mode 0644), not stdout. The output is PEM, so -o is a file here too.",
 )
 @cluster.controller_url_option
 @cluster.cluster_options
@@ -76,7 +77,8 @@ Examples:
   seal verify sealed.yaml
   seal verify sealed.yaml --controller-url http://127.0.0.1:8080
   seal verify - < sealed.yaml && kubectl apply -f sealed.yaml
-Exit status: 0 if the controller opens every SealedSecret, 1 if it cannot open one.
+Exit status: 0 if the controller opens every SealedSecret, 1 if it cannot open one
+(the other codes: seal --help).
 """,
 )
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
@@ -92,7 +94,7 @@ def verify(ctx: click.Context, file: str) -> None:
     """
     from sealer.manifests import safeyaml, secrets  # lazy import
 
-    data, source = streams.read_input(file)
+    data, source = streams.read_input(file, hint="expecting json/yaml SealedSecrets in stdin")
     sealed = [doc for doc in safeyaml.load_documents(data, source=source)
               if secrets.is_sealed_secret(doc)]
     if not sealed:

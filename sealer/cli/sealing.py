@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sealer import errors
-from sealer.cli import cluster, envpolicy, streams
+from sealer.cli import cluster, envpolicy, options, streams
 
 if TYPE_CHECKING:
     from sealer.crypto import envelope, keys
@@ -25,6 +25,7 @@ __all__ = ["cert_option", "raw", "secret", "suite_option", "suite_value", "unsea
 
 SCOPES = ("strict", "namespace-wide", "cluster-wide")
 MAX_RAW_VALUE_BYTES = 1 << 20
+STDIN_HINT = "expecting json/yaml k8s resource in stdin"
 
 cert_option = click.option(
     "--cert",
@@ -44,12 +45,13 @@ v1_option = click.option(
     "--v1", "v1", is_flag=True, help="Write v1 envelopes (the kubeseal format) instead of v2."
 )
 format_option = click.option(
+    "-o",
     "--format",
     "fmt",
-    type=click.Choice(["yaml", "json"]),
+    type=options.OutputFormat(file_option="-w"),
     default="yaml",
     show_default=True,
-    help="Output format.",
+    help="Output format, as in kubeseal: yaml or json. Never a file name (that is -w).",
 )
 
 
@@ -64,10 +66,11 @@ def suite_value(name: str) -> envelope.Suite:
     cls=envpolicy.Command,
     epilog="""\b
 Examples:
-  seal secret secret.yaml --cert public.pem -o sealed.yaml
-  seal secret secret.yaml -o sealed.yaml        # keys from the cluster (seal cert)
+  seal secret secret.yaml --cert public.pem -w sealed.yaml
+  seal secret secret.yaml -w sealed.yaml        # keys from the cluster (seal cert)
+  seal secret secret.yaml --cert public.pem -o json > sealed.json
   kubectl create secret generic db --from-literal=... --dry-run=client -o yaml \\
-    | seal secret --cert public.pem --scope namespace-wide
+    | seal secret --cert public.pem --scope namespace-wide > sealed.yaml
   seal secret new-item.yaml --cert public.pem --merge-into sealed.yaml
   seal secret secret.yaml --cert kubeseal.pem --kind bitnami   # for kubeseal's controller
 """,
@@ -91,19 +94,32 @@ Examples:
 )
 @format_option
 @click.option(
-    "-o",
-    "--output",
+    "-w",
+    "--sealed-secret-file",
+    "sealed_secret_file",
     cls=envpolicy.CommandLineOnly,
     type=click.Path(dir_okay=False, allow_dash=True),
-    help="Write here, not stdout.",
+    help="Write the SealedSecret to this file (as kubeseal -w), not stdout.",
+)
+@click.option(
+    "--output",
+    "output",
+    cls=envpolicy.CommandLineOnly,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="The same as -w.",
 )
 @click.option(
     "--merge-into",
     cls=envpolicy.CommandLineOnly,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Add or replace items in this existing SealedSecret file (rewritten in place unless -o).",
+    help="Add or replace items in this existing SealedSecret file (rewritten in place unless -w).",
 )
-@click.option("--namespace", help="Namespace for a Secret that declares none.")
+@click.option(
+    "-n",
+    "--namespace",
+    help="Namespace for a Secret that declares none (default: the kubeconfig context's "
+    "namespace, else default, as kubeseal).",
+)
 @suite_option
 @v1_option
 @click.option("--allow-empty-data", is_flag=True, help="Seal a Secret that has no data at all.")
@@ -116,6 +132,7 @@ def secret(
     scope: str | None,
     kind: str,
     fmt: str,
+    sealed_secret_file: str | None,
     output: str | None,
     merge_into: Path | None,
     namespace: str | None,
@@ -125,15 +142,21 @@ def secret(
 ) -> None:
     """Seal a Kubernetes Secret (YAML or JSON, from FILE or stdin) into a SealedSecret.
 
-    The plaintext is read from FILE or stdin only; the SealedSecret goes to stdout or -o.
+    The plaintext is read from FILE or stdin only; the SealedSecret goes to stdout or -w.
+    A Secret that names no namespace gets --namespace, else the namespace of the kubeconfig
+    context (--kubeconfig, --context), else default - as kubeseal does; said on stderr.
     """
     from sealer.manifests import safeyaml, secrets  # lazy import
 
-    data, source = streams.read_input(file)
+    output = streams.one_output(("-w/--sealed-secret-file", sealed_secret_file),
+                                ("--output", output))
+    data, source = streams.read_input(file, hint=STDIN_HINT)
     documents = safeyaml.load_documents(data, source=source)
     if not documents:
         raise errors.ManifestError(f"{source}: no Secret found")
     parsed = [secrets.parse_secret(doc, namespace=namespace) for doc in documents]
+    if merge_into is None:
+        parsed = _with_context_namespace(ctx, parsed)
     for item in parsed:
         own = secrets.scope_from_annotations(item.annotations).value
         envpolicy.refuse_env_widening(ctx, scope=scope, own=own, what=f"Secret {item.ref}")
@@ -158,6 +181,29 @@ def secret(
         return
     text = _seal_all(parsed, public=public, scope=scope, kind=kind, fmt=fmt, options=options)
     streams.emit(text, output=output)
+
+
+def _with_context_namespace(
+    ctx: click.Context, parsed: list[secrets.SecretManifest]
+) -> list[secrets.SecretManifest]:
+    """Secrets that name no namespace get the kubeconfig context's (kubeseal's behaviour)."""
+    if all(item.namespace for item in parsed):
+        return parsed
+    return [item if item.namespace else
+            dataclasses.replace(item, namespace=_context_namespace(ctx, what=f"Secret {item.name}"))
+            for item in parsed]
+
+
+def _context_namespace(ctx: click.Context, *, what: str) -> str:
+    """The kubeconfig context's namespace (else `default`), said on stderr (kubeseal's rule)."""
+    from sealer import kubeconfig  # lazy import: names only, no cluster client
+    from sealer.manifests import secrets
+
+    where = cluster.target(ctx)
+    found = kubeconfig.select(where.kubeconfig, where.context)
+    secrets.validate_namespace(found.namespace)  # a kubeconfig is input like any other
+    streams.warn(f"{what} names no namespace; using {found.namespace!r} ({found.source})")
+    return found.namespace
 
 
 def _seal_all(
@@ -228,7 +274,12 @@ Examples:
 """,
 )
 @cert_option
-@click.option("--namespace", help="Namespace of the Secret (strict and namespace-wide scopes).")
+@click.option(
+    "-n",
+    "--namespace",
+    help="Namespace of the Secret (strict and namespace-wide scopes; default: the kubeconfig "
+    "context's namespace, else default, as kubeseal).",
+)
 @click.option("--name", help="Name of the Secret (strict scope).")
 @click.option("--scope", type=click.Choice(SCOPES), default="strict", show_default=True)
 @click.option(
@@ -264,6 +315,8 @@ def raw(
 
     # A raw value has no annotations of its own: the environment may not widen past strict.
     envpolicy.refuse_env_widening(ctx, scope=scope, own="strict", what="the value")
+    if namespace is None and scope != "cluster-wide":
+        namespace = _context_namespace(ctx, what="the value")
     label = seal.sealed_label(scopes.Scope(scope), namespace=namespace, name=name)
     if item is None and from_file is not None:
         item = from_file.name
@@ -272,11 +325,16 @@ def raw(
     if from_file is not None:
         value = streams.read_file(from_file, max_bytes=MAX_RAW_VALUE_BYTES)
     else:
-        value, _source = streams.read_input(None, max_bytes=MAX_RAW_VALUE_BYTES)
+        value, _source = streams.read_input(
+            None, max_bytes=MAX_RAW_VALUE_BYTES,
+            hint="expecting the value in stdin (end it with Ctrl-D)")
     public = streams.read_public_keys(ctx, cert)
     version = 1 if v1 else (2 if public.has_v2 else 1)
     if version == 2 and item is None:
         raise errors.UsageError("--item is required: v2 envelopes are bound to the item key")
+    if from_file is not None and item is not None:
+        _say_item(item, from_file=from_file, given=ctx.get_parameter_source("item"),
+                  v2=version == 2)
     text = keyring.seal_value(
         value,
         public=public,
@@ -286,6 +344,14 @@ def raw(
         suite=suite_value(suite),
     )
     streams.emit(text, output=None)
+
+
+def _say_item(item: str, *, from_file: Path, given: Any, v2: bool) -> None:
+    """Which item key a `--from-file` value is for: unless --item said it, the file's name."""
+    how = "from --item" if given is click.core.ParameterSource.COMMANDLINE else (
+        f"the file name of {from_file}; set --item to choose another")
+    bound = "bound to" if v2 else "for (v1 envelopes are not bound to it)"
+    streams.warn(f"the value of {from_file} is sealed {bound} item key {item!r} ({how})")
 
 
 def _recovery_advice(keyring: keyrings.Keyring, *, key_id: str) -> str:
@@ -314,7 +380,7 @@ def _recovery_advice(keyring: keyrings.Keyring, *, key_id: str) -> str:
     epilog="""\b
 Examples:
   seal unseal sealed.yaml --key keys/private.pem
-  seal unseal sealed.yaml --key old/private.pem --key tls.key -o secret.yaml
+  seal unseal sealed.yaml --key old/private.pem --key tls.key -w secret.yaml
 """,
 )
 @click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
@@ -328,11 +394,11 @@ Examples:
 )
 @format_option
 @click.option(
-    "-o",
+    "-w",
     "--output",
     cls=envpolicy.CommandLineOnly,
     type=click.Path(dir_okay=False, allow_dash=True),
-    help="Write the Secret here (mode 0600), not stdout.",
+    help="Write the Secret to this file (mode 0600), not stdout.",
 )
 def unseal(key_paths: tuple[Path, ...], file: str | None, fmt: str, output: str | None) -> None:
     """Open a SealedSecret (sealops or bitnami) with private keys and print the Secret.
@@ -342,7 +408,7 @@ def unseal(key_paths: tuple[Path, ...], file: str | None, fmt: str, output: str 
     from sealer.keystore import files  # lazy import
     from sealer.manifests import safeyaml, seal
 
-    data, source = streams.read_input(file)
+    data, source = streams.read_input(file, hint="expecting a json/yaml SealedSecret in stdin")
     documents = safeyaml.load_documents(data, source=source)
     if not documents:
         raise errors.ManifestError(f"{source}: no SealedSecret found")

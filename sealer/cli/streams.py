@@ -28,6 +28,7 @@ __all__ = [
     "MAX_CERT_BYTES",
     "MAX_INPUT_BYTES",
     "emit",
+    "one_output",
     "read_file",
     "read_input",
     "read_passphrase",
@@ -40,14 +41,39 @@ MAX_INPUT_BYTES = 4 << 20
 MAX_CERT_BYTES = 1 << 20
 
 
-def read_input(path: str | None, *, max_bytes: int = MAX_INPUT_BYTES) -> tuple[bytes, str]:
-    """The bytes of `path`, or of stdin when `path` is None or `-`; and a name for messages."""
+def read_input(
+    path: str | None, *, max_bytes: int = MAX_INPUT_BYTES, hint: str | None = None
+) -> tuple[bytes, str]:
+    """The bytes of `path`, or of stdin when `path` is None or `-`; and a name for messages.
+
+    Reading stdin from a terminal prints `hint` first (kubeseal's "(tty detected: ...)"), so
+    that a command waiting for input does not look hung.
+    """
     if path is None or path == "-":
+        if hint is not None and _is_tty(sys.stdin):
+            click.echo(f"seal: (tty detected: {hint})", err=True)
         data = sys.stdin.buffer.read(max_bytes + 1)
         if len(data) > max_bytes:
             raise errors.UsageError(f"stdin holds more than {max_bytes} bytes")
         return data, "<stdin>"
     return read_file(Path(path), max_bytes=max_bytes), path
+
+
+def _is_tty(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty is not None and isatty())
+
+
+def one_output(*given: tuple[str, str | None]) -> str | None:
+    """The one output file among options that all name it (`-w`, `--output`); None: stdout.
+
+    Two of them at once is refused even when they agree: one spelling per command line.
+    """
+    named = [(flag, value) for flag, value in given if value is not None]
+    if len(named) > 1:
+        flags = " and ".join(flag for flag, _value in named)
+        raise errors.UsageError(f"{flags} both name the output file; give one of them")
+    return named[0][1] if named else None
 
 
 def read_file(path: Path, *, max_bytes: int = MAX_INPUT_BYTES) -> bytes:

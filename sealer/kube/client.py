@@ -179,8 +179,8 @@ class KubeClient:
             resp = self._pool.request(method, url, body=data, headers=headers,
                                       timeout=timeout or self._timeout, preload_content=True)
         except urllib3.exceptions.HTTPError as exc:
-            raise kerrors.ApiError(status=0, reason=type(exc).__name__,
-                                   what=what or f"{method} {path}") from None
+            raise kerrors.unreachable(server=self._conn.server, exc=exc,
+                                      what=what or f"{method} {path}") from None
         if resp.status >= 400:
             raise kerrors.from_response(status=resp.status, body=resp.data,
                                         what=what or f"{method} {path}")
@@ -193,8 +193,12 @@ class KubeClient:
         """Yield decoded JSON lines of a watch response until the server closes it."""
         url = self._conn.server.rstrip("/") + path + "?" + urllib.parse.urlencode(query)
         headers = self._headers()
-        resp = self._pool.request("GET", url, headers=headers, preload_content=False,
-                                  timeout=urllib3.Timeout(connect=self._timeout, read=timeout))
+        try:
+            resp = self._pool.request("GET", url, headers=headers, preload_content=False,
+                                      timeout=urllib3.Timeout(connect=self._timeout, read=timeout))
+        except urllib3.exceptions.HTTPError as exc:
+            raise kerrors.unreachable(server=self._conn.server, exc=exc,
+                                      what=f"watch {path}") from None
         try:
             if resp.status >= 400:
                 raise kerrors.from_response(status=resp.status, body=resp.read(),

@@ -8,32 +8,42 @@ GitSync shares one connection pool and one discovery cache.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from sealer import errors
+from sealer import kubeconfig as kubeconfigs
 from sealer.kube import client
 
 
 def load(*, kubeconfig: str | None = None, context: str | None = None) -> client.Connection:
-    """Kubeconfig (explicit, $KUBECONFIG or ~/.kube/config), else in-cluster configuration."""
-    from kubernetes import config as kconfig
+    """Kubeconfig (explicit, $KUBECONFIG or ~/.kube/config), else in-cluster configuration.
+
+    Errors (`ClusterError`) name the missing file, the unknown context or the file that could
+    not be loaded, as kubectl's do; never a credential.
+    """
+    found = kubeconfigs.files(kubeconfig)  # an explicit file that is missing fails here
+    where = _check(kubeconfig, context, found) if found else _no_kubeconfig(context)
+    from kubernetes import config as kconfig  # after the checks: they need no kubernetes
     from kubernetes.client import Configuration
 
     cfg = Configuration()
-    try:
-        if kubeconfig or os.environ.get("KUBECONFIG") or os.path.exists(
-            os.path.expanduser("~/.kube/config")
-        ):
+    if found:
+        try:
             kconfig.load_kube_config(  # type: ignore[no-untyped-call]
                 config_file=kubeconfig, context=context, client_configuration=cfg,
                 persist_config=False)
-        else:
+        except (kconfig.ConfigException, OSError, ValueError, TypeError) as exc:
+            raise errors.ClusterError(
+                f"cannot load kubeconfig {where} ({type(exc).__name__})") from None
+    else:
+        try:
             kconfig.load_incluster_config(  # type: ignore[no-untyped-call]
                 client_configuration=cfg)
-    except (kconfig.ConfigException, OSError, ValueError, TypeError) as exc:
-        raise errors.ClusterError(
-            f"cannot load cluster configuration ({type(exc).__name__}); "
-            "set --kubeconfig or KUBECONFIG"
-        ) from None
+        except (kconfig.ConfigException, OSError, ValueError, TypeError):
+            raise errors.ClusterError(
+                "no kubeconfig found ($KUBECONFIG: "
+                f"{os.environ.get('KUBECONFIG') or 'unset'}, ~/.kube/config: missing) and not "
+                "running in a cluster; pass --kubeconfig or set KUBECONFIG") from None
 
     def auth() -> str | None:
         value = cfg.get_api_key_with_prefix("BearerToken", alias="authorization")
@@ -46,6 +56,29 @@ def load(*, kubeconfig: str | None = None, context: str | None = None) -> client
     return client.Connection(server=str(cfg.host), auth=auth, ca_file=cfg.ssl_ca_cert,
                              verify=bool(cfg.verify_ssl), cert_file=cfg.cert_file,
                              key_file=cfg.key_file)
+
+
+def _check(kubeconfig: str | None, context: str | None, found: tuple[Path, ...]) -> str:
+    """The files and context, named for messages; an unknown context fails here, by name."""
+    files = ", ".join(str(p) for p in found)
+    try:
+        selected = kubeconfigs.select(kubeconfig, context)
+    except kubeconfigs.UnreadableKubeconfig:
+        return files if context is None else f"{files}, context {context!r}"
+    if selected.context is None:
+        raise errors.ClusterError(f"kubeconfig {files} has no current context; pass --context")
+    return f"{files}, context {selected.context!r}"
+
+
+def _no_kubeconfig(context: str | None) -> str:
+    if context is not None:
+        raise errors.ClusterError(
+            f'kubeconfig context "{context}" does not exist: no kubeconfig file found '
+            "(--kubeconfig, $KUBECONFIG, ~/.kube/config)")
+    listed = os.environ.get("KUBECONFIG")
+    if listed:
+        raise errors.ClusterError(f"KUBECONFIG={listed} names no existing file")
+    return "in-cluster configuration"
 
 
 def connect(*, kubeconfig: str | None = None, context: str | None = None,

@@ -104,7 +104,7 @@ class _PoolTransport:
                                       timeout=self._timeout, preload_content=False)
         except urllib3.exceptions.HTTPError as exc:
             raise errors.ClusterError(
-                f"cannot reach the controller at {self.endpoint} ({type(exc).__name__})"
+                f"cannot reach the controller at {self.endpoint}: {kerrors.connection_cause(exc)}"
             ) from None
         try:
             data = resp.read(MAX_RESPONSE_BYTES + 1)
@@ -163,7 +163,8 @@ class ProxyTransport(_PoolTransport):
         quoted = urllib.parse.quote(namespace, safe="")
         self._prefix = (f"/api/v1/namespaces/{quoted}/services/"
                         f"http:{urllib.parse.quote(service, safe='')}:{port}/proxy")
-        self._what = f"service {namespace}/{service}:{port} (API server proxy)"
+        self._what = (f"service {namespace}/{service}:{port} (through the API server at "
+                      f"{kerrors.public_url(connection.server)})")
 
     @property
     def endpoint(self) -> str:

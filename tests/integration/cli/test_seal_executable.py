@@ -92,7 +92,7 @@ def test_a_kubeseal_sealed_secret_unseals_with_its_tls_key(tmp_path: Path) -> No
 
 def test_a_failing_run_exits_non_zero_and_writes_nothing(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text(SECRET + "metadata: {}\n")
-    result = seal("secret", "bad.yaml", "--cert", "missing.pem", "-o", "out.yaml", cwd=tmp_path)
+    result = seal("secret", "bad.yaml", "--cert", "missing.pem", "-w", "out.yaml", cwd=tmp_path)
     assert result.returncode == 3
     assert b"duplicate key 'metadata'" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
@@ -129,8 +129,8 @@ def test_importing_the_cli_and_running_offline_commands_never_loads_cluster_clie
                 pass
         run("--help")
         run("keys", "generate", "--out", "k", "--rsa-bits", "2048")
-        run("secret", "secret.yaml", "--cert", "k/public.pem", "-o", "sealed.yaml")
-        run("unseal", "sealed.yaml", "--key", "k/private.pem", "-o", "plain.yaml")
+        run("secret", "secret.yaml", "--cert", "k/public.pem", "-w", "sealed.yaml")
+        run("unseal", "sealed.yaml", "--key", "k/private.pem", "-w", "plain.yaml")
         run("raw", "--cert", "k/public.pem", "--scope", "cluster-wide", "--from-file", "a.yaml")
         run("reencrypt", "sealed.yaml", "--key", "k/private.pem", "--cert", "k/public.pem")
         run("check", ".")

@@ -84,7 +84,7 @@ def test_the_demo_public_key_is_the_public_half_of_the_demo_private_key(
     secret.write_text(json.dumps({
         "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x", "namespace": "y"},
         "stringData": {"k": "round-trip"}}))
-    sealed = seal("secret", secret, "--cert", DEMO_PUBLIC, "-o", tmp_path / "sealed.yaml")
+    sealed = seal("secret", secret, "--cert", DEMO_PUBLIC, "-w", tmp_path / "sealed.yaml")
     assert sealed.returncode == 0, sealed.stderr
     opened = unseal(tmp_path / "sealed.yaml")
     assert base64.b64decode(opened["data"]["k"]) == b"round-trip"

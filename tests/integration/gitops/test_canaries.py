@@ -61,14 +61,15 @@ def test_no_sink_ever_holds_the_git_password_or_a_plaintext_secret_from_git(
     monkeypatch.setenv("SEALOPS_GIT_USERNAME", USERNAME)
     monkeypatch.setenv("SEALOPS_GIT_PASSWORD", gitops.password)
     outputs = []
-    for args in (["sync", gitops.url, "--path", "refused"],
-                 ["diff", gitops.url, "--path", "rejected", "--allow-plaintext-secrets"],
-                 ["sync", gitops.url, "--path", "rejected", "--allow-plaintext-secrets"],
-                 ["build", gitops.url, "--path", "refused"]):
+    for args, expected in (
+            (["sync", gitops.url, "--path", "refused"], 6),  # PolicyViolation
+            (["diff", gitops.url, "--path", "rejected", "--allow-plaintext-secrets"], 7),
+            (["sync", gitops.url, "--path", "rejected", "--allow-plaintext-secrets"], 7),
+            (["build", gitops.url, "--path", "refused"], 6)):
         code = cli.main(["--kubeconfig", str(kubeconfig), *args, "-n", gitops.namespace])
         captured = capsys.readouterr()
         outputs.append(captured.out + captured.err)
-        assert code == 1, (args, captured)
+        assert code == expected, (args, captured)
 
     sinks: dict[str, str] = {
         "controller log": ctl.log_text(),

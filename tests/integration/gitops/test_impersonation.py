@@ -163,11 +163,11 @@ def test_sealops_diff_and_sync_with_a_service_account_dry_run_and_apply_as_it(
     base = ["--kubeconfig", str(kubeconfig)]
     as_account = [str(repo), "-n", namespace, "--service-account", "deployer"]
     # As the caller (the harness's admin): changes pending.
-    assert cli.main([*base, "diff", str(repo), "-n", namespace]) == 3
+    assert cli.main([*base, "diff", str(repo), "-n", namespace]) == 1
     capsys.readouterr()
     # As the account: the dry run of the Role is refused, so is the sync; nothing is written.
     for command in ("diff", "sync"):
-        assert cli.main([*base, command, *as_account]) == 1
+        assert cli.main([*base, command, *as_account]) == 7  # ApplyFailed: the API refused
         err = capsys.readouterr().err
         assert "Role" in err and "403 Forbidden" in err, err
     assert kube.get(ROLES, "escalate", namespace=namespace) is None

@@ -62,7 +62,7 @@ def test_sync_refuses_a_mass_prune_unless_confirmed(
     write(repo, {"new.yaml": dump(configmap("new"))})
     code, _, err = sealops(kubeconfig, "sync", str(repo), "-n", namespace, "--name", "app",
                            "--prune", capsys=capsys)
-    assert code == 1
+    assert code == 6  # the mass-prune guard is a policy refusal
     assert "PruneBlocked" in err and "8 of 8 objects" in err and "--confirm-prune" in err
     assert names(kube, namespace) == {f"old-{i}" for i in range(8)} | {"new"}
     code, out, _ = sealops(kubeconfig, "sync", str(repo), "-n", namespace, "--name", "app",
@@ -81,7 +81,7 @@ def test_a_one_shot_sync_never_takes_over_a_gitsyncs_objects(
     write(tmp_path / "app", {"a.yaml": dump(configmap("a", {"k": "mine"}))})
     code, _, err = sealops(kubeconfig, "sync", str(tmp_path / "app"), "-n", namespace,
                            "--name", "app", capsys=capsys)
-    assert code == 1
+    assert code == 7  # ApplyFailed, the code of a cluster-side failure
     assert "belongs to another sync" in err and inventory.OWNER_UID_LABEL in err
     assert kube.get(CM, "a", namespace=namespace)["data"] == {"k": "theirs"}
 

@@ -43,7 +43,7 @@ def test_no_value_key_or_token_reaches_the_output_of_the_cluster_commands(
     url = ("--controller-url", ctl.url)
     results = [
         seal("cert", *ns, kubeconfig=kubeconfig, cwd=work),
-        seal("secret", "plain.yaml", "-o", "sealed.yaml", *ns, kubeconfig=kubeconfig, cwd=work),
+        seal("secret", "plain.yaml", "-w", "sealed.yaml", *ns, kubeconfig=kubeconfig, cwd=work),
         seal("secret", "plain.yaml", *ns, kubeconfig=kubeconfig, cwd=work),
         seal("verify", "sealed.yaml", *url, kubeconfig=kubeconfig, cwd=work),
     ]

@@ -67,7 +67,7 @@ def test_seal_secret_without_cert_seals_to_the_cluster_and_the_secret_appears(
     plain = secret_yaml(namespace=namespace, name="db",
                         data={"password": "from-the-cluster", "user": "admin"})
 
-    result = seal("secret", "-o", "sealed.yaml", "--controller-namespace", ctl.key_namespace,
+    result = seal("secret", "-w", "sealed.yaml", "--controller-namespace", ctl.key_namespace,
                   kubeconfig=kubeconfig, cwd=tmp_path, stdin=plain)
 
     assert result.returncode == 0, result.stderr.decode()

@@ -204,8 +204,8 @@ def test_seal_verify_and_reencrypt_reach_the_controller_through_the_service_prox
         verified.stderr.decode()
     assert rotated.returncode == 0, rotated.stderr.decode()
     assert missing.returncode == 7
-    assert f"service {namespace}/sealops-controller:8080 (API server proxy)" in \
-        missing.stderr.decode()
+    assert f"service {namespace}/sealops-controller:8080 (through the API server at https://" \
+        in missing.stderr.decode()
 
 
 def _healthy(url: str) -> bool:

@@ -25,7 +25,7 @@ def test_a_backup_restored_into_a_new_namespace_lets_a_new_controller_open_old_s
     old_keys = active_key_ids(kube, first.key_namespace)
     (tmp_path / "plain.yaml").write_bytes(
         secret_yaml(namespace=namespace, name="db", data={"password": "survives"}))
-    sealed = seal("secret", "plain.yaml", "-o", "sealed.yaml", "--controller-namespace",
+    sealed = seal("secret", "plain.yaml", "-w", "sealed.yaml", "--controller-namespace",
                   first.key_namespace, kubeconfig=kubeconfig, cwd=tmp_path)
     assert sealed.returncode == 0, sealed.stderr.decode()
     (tmp_path / "pw").write_text(PASSPHRASE)

@@ -36,8 +36,8 @@ def test_seal_secret_with_a_cert_file_imports_none_of_the_heavy_modules(tmp_path
                 app.main(list(args), prog_name="seal", standalone_mode=False)
             except SystemExit as exc:
                 assert not exc.code, exc.code
-        run("secret", "s.yaml", "--cert", "k/public.pem", "-o", "sealed.yaml")
-        run("secret", "s.yaml", "--cert", "k/public.pem", "--v1", "-o", "sealed-v1.yaml")
+        run("secret", "s.yaml", "--cert", "k/public.pem", "-w", "sealed.yaml")
+        run("secret", "s.yaml", "--cert", "k/public.pem", "--v1", "-w", "sealed-v1.yaml")
         run("raw", "--cert", "k/public.pem", "--namespace", "p", "--name", "n", "--item", "k",
             "--from-file", "s.yaml")
         print()  # after the raw envelope, which has no trailing newline

@@ -20,7 +20,7 @@ def _seal_file(tmp_path: Path, kubeconfig: Path, *, key_namespace: str, namespac
                name: str, data: dict[str, str], out: str) -> Path:
     (tmp_path / f"{name}.plain.yaml").write_bytes(
         secret_yaml(namespace=namespace, name=name, data=data))
-    result = seal("secret", f"{name}.plain.yaml", "-o", out, "--controller-namespace",
+    result = seal("secret", f"{name}.plain.yaml", "-w", out, "--controller-namespace",
                   key_namespace, kubeconfig=kubeconfig, cwd=tmp_path)
     assert result.returncode == 0, result.stderr.decode()
     return tmp_path / out

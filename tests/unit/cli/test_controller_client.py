@@ -157,7 +157,8 @@ def test_the_proxy_path_names_the_service_and_port_and_the_repr_hides_the_token(
         "https://api.test:6443/api/v1/namespaces/sealops-system/services/"
         "http:sealops-controller:8080/proxy/v1/verify")
     assert proxy._headers() == {"Authorization": token}
-    assert proxy.endpoint == "service sealops-system/sealops-controller:8080 (API server proxy)"
+    assert proxy.endpoint == ("service sealops-system/sealops-controller:8080 "
+                              "(through the API server at https://api.test:6443/)")
     assert token not in repr(proxy) + repr(controllers.ControllerClient(proxy))
 
 

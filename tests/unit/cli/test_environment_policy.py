@@ -96,6 +96,7 @@ def test_env_may_not_name_a_file_to_merge_into(run: Seal, key_files: KeyFiles) -
     ("args", "variable", "value"),
     [
         (["secret", "s.yaml"], "SEAL_SECRET_OUTPUT", "out.yaml"),
+        (["secret", "s.yaml"], "SEAL_SECRET_SEALED_SECRET_FILE", "out.yaml"),
         (["unseal", "s.yaml", "--key", "k"], "SEAL_UNSEAL_OUTPUT", "out.yaml"),
         (["cert"], "SEAL_CERT_OUTPUT", "out.yaml"),
         (["check"], "SEAL_CHECK_FIX", "1"),

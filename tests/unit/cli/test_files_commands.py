@@ -16,7 +16,7 @@ def seal_file(
     run: Seal, key_files: KeyFiles, path: str, *flags: str, text: str = SECRET_YAML
 ) -> Path:
     (run.workdir / "in.yaml").write_text(text)
-    result = run(["secret", "in.yaml", "--cert", str(key_files.public), "-o", path, *flags])
+    result = run(["secret", "in.yaml", "--cert", str(key_files.public), "-w", path, *flags])
     assert result.exit_code == 0, result.stderr
     (run.workdir / "in.yaml").unlink()
     return run.workdir / path

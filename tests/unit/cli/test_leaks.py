@@ -70,7 +70,7 @@ Scenario = Callable[[Seal, KeyFiles, str], list[str]]
 
 def sealing_succeeds(run: Seal, key_files: KeyFiles, canary: str) -> list[str]:
     (run.workdir / "secret.yaml").write_text(secret_text(canary))
-    result = run(["secret", "secret.yaml", "--cert", str(key_files.public), "-o", "out.yaml"])
+    result = run(["secret", "secret.yaml", "--cert", str(key_files.public), "-w", "out.yaml"])
     assert result.exit_code == 0
     stdout = run(["secret", "secret.yaml", "--cert", str(key_files.public), "--kind", "bitnami"])
     return [result.output, stdout.output]
@@ -91,7 +91,7 @@ def sealing_fails(run: Seal, key_files: KeyFiles, canary: str) -> list[str]:
     ]
     for text in broken:
         (run.workdir / "secret.yaml").write_text(text)
-        result = run(["secret", "secret.yaml", "--cert", str(key_files.public), "-o", "out.yaml"])
+        result = run(["secret", "secret.yaml", "--cert", str(key_files.public), "-w", "out.yaml"])
         assert result.exit_code != 0
         outputs.append(result.output)
     (run.workdir / "secret.yaml").write_text(secret_text(canary))
@@ -101,7 +101,7 @@ def sealing_fails(run: Seal, key_files: KeyFiles, canary: str) -> list[str]:
 
 def unsealing_fails(run: Seal, key_files: KeyFiles, canary: str) -> list[str]:
     (run.workdir / "secret.yaml").write_text(secret_text(canary))
-    run(["secret", "secret.yaml", "--cert", str(key_files.public), "-o", "sealed.yaml"])
+    run(["secret", "secret.yaml", "--cert", str(key_files.public), "-w", "sealed.yaml"])
     doc = safeyaml.load_one((run.workdir / "sealed.yaml").read_bytes(), source="s")
     doc["metadata"]["namespace"] = "elsewhere"
     (run.workdir / "moved.yaml").write_text(safeyaml.dump([doc]))
@@ -135,7 +135,7 @@ def checking(run: Seal, key_files: KeyFiles, canary: str) -> list[str]:
 
 def reencrypt_fails(run: Seal, key_files: KeyFiles, canary: str) -> list[str]:
     (run.workdir / "secret.yaml").write_text(secret_text(canary))
-    run(["secret", "secret.yaml", "--cert", str(key_files.public), "-o", "sealed.yaml"])
+    run(["secret", "secret.yaml", "--cert", str(key_files.public), "-w", "sealed.yaml"])
     result = run(
         ["reencrypt", "sealed.yaml", "--key", str(key_files.private), "--cert", "secret.yaml"]
     )

@@ -89,7 +89,7 @@ def test_raw_v2_needs_an_item(run: Seal, key_files: KeyFiles) -> None:
 @pytest.mark.parametrize(
     "flags",
     [
-        ["--name", "db", "--item", "k"],  # strict without a namespace
+        # (strict without --namespace takes the kubeconfig context's: test_kubeseal_habits)
         ["--namespace", "prod", "--item", "k"],  # strict without a name
         ["--namespace", "prod", "--name", "a/b", "--item", "k"],
         ["--namespace", "Prod", "--name", "db", "--item", "k"],
@@ -128,7 +128,7 @@ def test_unseal_opens_either_kind(
 
 def test_unseal_writes_a_0600_file(run: Seal, secret_file: Path, key_files: KeyFiles) -> None:
     (run.workdir / "sealed.yaml").write_text(sealed_text(run, key_files))
-    result = run(["unseal", "sealed.yaml", "--key", str(key_files.private), "-o", "plain.yaml"])
+    result = run(["unseal", "sealed.yaml", "--key", str(key_files.private), "-w", "plain.yaml"])
     assert result.exit_code == 0
     assert (run.workdir / "plain.yaml").stat().st_mode & 0o777 == 0o600
 
