@@ -205,6 +205,9 @@ class VaultObserver:
     def __init__(self, metrics: Metrics, store: str) -> None:
         self._metrics = metrics
         self._store = store
+        # Series exist from the first session on, so a rate() over them is 0, not absent.
+        metrics._vault_logins.labels(store, "Succeeded")
+        metrics._vault_renewals.labels(store, "Succeeded")
 
     def request(self, code: str) -> None:
         self._metrics._vault_requests.labels(self._store, code).inc()
