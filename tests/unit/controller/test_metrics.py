@@ -153,3 +153,10 @@ def test_every_documented_family_is_exported_with_build_and_process_metrics() ->
     assert value(m, "sealops_build_info", version="9.9.9",
                  python_version=__import__("platform").python_version()) == 1
     assert "process_cpu_seconds" in names and "python_info" in names
+
+
+def test_the_readme_documents_every_family() -> None:
+    readme = (__import__("pathlib").Path(__file__).resolve().parents[3] / "README.md").read_text()
+    section = readme.split("## Metrics and alerts", 1)[1].split("\n## ", 1)[0]
+    for family in metrics.FAMILIES:
+        assert f"| `{family}` |" in section, family
