@@ -66,6 +66,8 @@ class Controller:
         self.metrics = metrics_mod.Metrics()
         self.keys = registry.KeyRegistry(self.kube, namespace=settings.namespace,
                                          bitnami_compat=settings.bitnami_compat, now=utcnow)
+        self.metrics.watch_keys(lambda: metrics_mod.key_infos(self.keys.keyring),
+                                renewal=settings.key_renewal)
         self.ctx = reconcile.Context(
             kube=self.kube, keys=self.keys, controller_namespace=settings.namespace,
             events=status.EventRecorder(self.kube, now=utcnow), metrics=self.metrics,
@@ -194,12 +196,13 @@ class Controller:
         sealedsecrets.register(reg, self.ctx, bitnami_compat=ours.bitnami_compat)
         if ours.vault:
             sync = vaultsecrets.register(reg, kube=self.kube, controller_namespace=ours.namespace,
-                                         events=self.ctx.events, gate=self.gate.open_for)
+                                         events=self.ctx.events, gate=self.gate.open_for,
+                                         metrics=self.metrics)
             self.health.watch("vault-scheduler", max_silence=SCHEDULER_SILENCE_S,
                               pulse=sync.scheduler.pulse)
         if ours.gitops:
             gitops = gitsyncs.register(reg, self.kube, settings=ours, events=self.ctx.events,
-                                       now=utcnow, gate=self.gate)
+                                       now=utcnow, gate=self.gate, metrics=self.metrics)
             self.health.watch("gitops-scheduler", max_silence=SCHEDULER_SILENCE_S,
                               pulse=gitops.scheduler.pulse)
         return reg

@@ -13,6 +13,11 @@
                rewrite, without confirmation (`prune.Guard`)  pruned, stale entries kept)
     done                                                      Succeeded
 
+`Outcome.stages` gives the seconds spent in each stage reached, in the order reached (fetch,
+render, apply, secrets, prune; plan counts as apply, each wait as its stage), and
+`Outcome.duration_s` the whole run, both by the injected clock: the metrics and the GitSync's
+`status.history` are built from them.
+
 Any failure stops the sync: nothing after it is applied, nothing is pruned, and the inventory
 becomes `previous.merge(confirmed applies)` (HOSTILE-INPUTS K43). After a good apply it is
 `planned.merge(failed prunes)`; without `prune` (or when the guard blocks it) every stale
@@ -24,6 +29,7 @@ paths, reasons; API text already scrubbed).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 from collections.abc import Callable, Iterator, Sequence
@@ -106,10 +112,34 @@ class Outcome:
     applied: tuple[applier.Applied, ...] = ()
     pruned: prune.Result = field(default_factory=prune.Result)
     ancestry: str | None = None  # `history.*` against the last applied revision, if checked
+    stages: tuple[tuple[str, float], ...] = ()  # (stage, seconds) in the order reached
+    duration_s: float = 0.0
 
     @property
     def ok(self) -> bool:
         return self.reason == SUCCEEDED
+
+
+class _Timer:
+    """Seconds per stage, summed over the stage's parts (apply runs before and after secrets)."""
+
+    def __init__(self, clock: wait.Clock) -> None:
+        self._clock = clock
+        self._started = clock.monotonic()
+        self._spent: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = self._clock.monotonic()
+        try:
+            yield
+        finally:
+            spent = self._clock.monotonic() - started
+            self._spent[name] = self._spent.get(name, 0.0) + spent
+
+    def stamp(self, outcome: Outcome) -> Outcome:
+        return dataclasses.replace(outcome, stages=tuple(self._spent.items()),
+                                   duration_s=self._clock.monotonic() - self._started)
 
 
 class _Failed(Exception):
@@ -136,20 +166,27 @@ def run(fetch: Fetch, request: Request, *, kube: client.KubeClient,
                              dry_run=request.dry_run, checkpoint=checkpoint,
                              owner_uid=request.owner_uid)
     deadline = clock.monotonic() + request.timeout
+    timer = _Timer(clock)
     checkout: git.Checkout | None = None
     try:
-        checkout = _stage(FETCH_FAILED, fetch)
+        with timer.stage("fetch"):
+            checkout = _stage(FETCH_FAILED, fetch)
         assert checkout is not None
-        objects = _stage(RENDER_FAILED, lambda: (render_objects or default_render(
-            request.path))(checkout))
-        planned = _stage(APPLY_FAILED, lambda: plan.plan(
-            objects, policy=request.policy, cluster=cluster or scope.Live(kube)))
-        _label_owner(planned, owner_uid=request.owner_uid)
-        _apply(engine, kube, planned, request=request, deadline=deadline, clock=clock)
-        pruned = _prune(kube, planned, request=request, checkout=checkout)
+        with timer.stage("render"):
+            objects = _stage(RENDER_FAILED, lambda: (render_objects or default_render(
+                request.path))(checkout))
+        with timer.stage("apply"):
+            planned = _stage(APPLY_FAILED, lambda: plan.plan(
+                objects, policy=request.policy, cluster=cluster or scope.Live(kube)))
+            _label_owner(planned, owner_uid=request.owner_uid)
+        _apply(engine, kube, planned, request=request, deadline=deadline, clock=clock,
+               timer=timer)
+        with timer.stage("prune"):
+            pruned = _prune(kube, planned, request=request, checkout=checkout)
     except _Failed as failed:
-        return _failure(failed, checkout=checkout, request=request, engine=engine)
-    return _success(checkout, planned, engine=engine, pruned=pruned, request=request)
+        return timer.stamp(_failure(failed, checkout=checkout, request=request, engine=engine))
+    return timer.stamp(_success(checkout, planned, engine=engine, pruned=pruned,
+                                request=request))
 
 
 def _label_owner(planned: plan.Plan, *, owner_uid: str | None) -> None:
@@ -174,19 +211,22 @@ def _stage(reason: str, call: Callable[[], Any]) -> Any:
 
 
 def _apply(engine: applier.Applier, kube: client.KubeClient, planned: plan.Plan, *,
-           request: Request, deadline: float, clock: wait.Clock) -> None:
+           request: Request, deadline: float, clock: wait.Clock, timer: _Timer) -> None:
     prerequisites, secrets, workloads = planned.stages
     waiting = request.wait and not request.dry_run
-    done = _stage(APPLY_FAILED, lambda: engine.apply(prerequisites))
-    if waiting:
-        _stage(APPLY_FAILED, lambda: wait.prerequisites(kube, done, deadline=deadline,
-                                                        clock=clock))
-    done = _stage(SECRETS_FAILED, lambda: engine.apply(secrets))
-    if waiting:
-        _stage(SECRETS_FAILED, lambda: wait.materialized(
-            kube, done, deadline=deadline, workers=request.workers, clock=clock))
-    for wave in waves(workloads):
-        _stage(APPLY_FAILED, functools.partial(engine.apply, wave))
+    with timer.stage("apply"):
+        done = _stage(APPLY_FAILED, lambda: engine.apply(prerequisites))
+        if waiting:
+            _stage(APPLY_FAILED, lambda: wait.prerequisites(kube, done, deadline=deadline,
+                                                            clock=clock))
+    with timer.stage("secrets"):
+        done = _stage(SECRETS_FAILED, lambda: engine.apply(secrets))
+        if waiting:
+            _stage(SECRETS_FAILED, lambda: wait.materialized(
+                kube, done, deadline=deadline, workers=request.workers, clock=clock))
+    with timer.stage("apply"):
+        for wave in waves(workloads):
+            _stage(APPLY_FAILED, functools.partial(engine.apply, wave))
 
 
 def waves(objects: Sequence[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from controller import metrics as metrics_mod
 from controller import status
 from controller.apply import applier, inventory, prune, scope
 from controller.gitops import pipeline, report, spec
@@ -67,6 +68,8 @@ class Context:
     refuse_privileged_pods: bool = False
     workers: int = pipeline.DEFAULT_WORKERS
     checkpoint: applier.Checkpoint | None = None
+    metrics: metrics_mod.Metrics = dataclasses.field(
+        default_factory=lambda: metrics_mod.Metrics(process=False))
     renders: dict[Key, tuple[str, str, list[dict[str, Any]]]] = dataclasses.field(
         default_factory=dict)
     guard: threading.Lock = dataclasses.field(default_factory=threading.Lock)
@@ -234,6 +237,12 @@ def _finish(ctx: Context, obj: dict[str, Any], outcome: pipeline.Outcome, *,
     meta = obj["metadata"]
     report.finish(ctx.kube, GITSYNCS, obj, outcome, requested=requested, now=_stamp(ctx),
                   events=ctx.events)
+    counts = outcome.counts
+    ctx.metrics.observe_gitsync(
+        meta["namespace"], meta["name"], outcome=outcome.reason, seconds=outcome.duration_s,
+        stages=outcome.stages, pruned=counts.pruned,
+        applied={"created": counts.created, "configured": counts.configured,
+                 "unchanged": counts.unchanged})
     if outcome.ok:
         logger.info("GitSync %s/%s: revision %s applied (%s; %d writes)", meta["namespace"],
                     meta["name"], outcome.revision, outcome.counts, outcome.counts.writes)

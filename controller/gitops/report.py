@@ -13,6 +13,7 @@ Status (merge-patched on the status subresource, only when `controller.status` s
     lastAppliedRevision     the revision last applied completely
     inventory.entries       the Flux-format inventory (`controller.apply.inventory`)
     lastHandledReconcileAt  the `sealops.dev/reconcile-requested-at` value last handled
+    history                 the last runs that changed the outcome (`controller.gitops.runs`)
 
 PruneBlocked (Ready=False): applied, but the mass-prune guard or a history rewrite held the
 prune back; the message gives the counts and the `sealops.dev/confirm-prune` value to set.
@@ -30,7 +31,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller import status
-from controller.gitops import pipeline
+from controller.gitops import pipeline, runs
 from controller.sources import history
 from sealer.kube import client
 from sealer.kube import errors as kerrors
@@ -111,6 +112,9 @@ def wanted_status(obj: Mapping[str, Any], outcome: pipeline.Outcome, *,
         "observedGeneration": generation,
         "conditions": conditions,
         "inventory": {"entries": outcome.inventory.to_status()},
+        "history": runs.record(current.get("history"), runs.entry(
+            revision=outcome.revision, reason=outcome.reason, ready=outcome.ok, time=now,
+            duration_s=outcome.duration_s, stages=outcome.stages)),
     }
     attempted = outcome.revision or current.get("lastAttemptedRevision")
     applied = outcome.revision if outcome.ok else current.get("lastAppliedRevision")

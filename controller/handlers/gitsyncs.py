@@ -13,6 +13,7 @@ from typing import Any
 
 import kopf
 
+from controller import metrics as metrics_mod
 from controller import peering, status
 from controller.gitops import reconciler, service
 from controller.settings import ControllerSettings
@@ -21,8 +22,10 @@ from sealer.kube import client
 
 def register(registry: kopf.OperatorRegistry, kube: client.KubeClient, *,
              settings: ControllerSettings, events: status.EventRecorder,
-             now: Callable[[], datetime.datetime], gate: peering.Gate) -> service.Service:
-    gitops = service.Service(kube, settings=settings, events=events, now=now, gate=gate)
+             now: Callable[[], datetime.datetime], gate: peering.Gate,
+             metrics: metrics_mod.Metrics | None = None) -> service.Service:
+    gitops = service.Service(kube, settings=settings, events=events, now=now, gate=gate,
+                             metrics=metrics)
     res = reconciler.GITSYNCS
 
     @kopf.on.startup(registry=registry, id="gitops-start")
@@ -35,6 +38,8 @@ def register(registry: kopf.OperatorRegistry, kube: client.KubeClient, *,
 
     def on_gitsync(**kwargs: Any) -> None:
         event, body = kwargs["event"], kwargs["body"]
+        gitops.context.metrics.observe_object(res.kind, body,
+                                              deleted=event.get("type") == "DELETED")
         if event.get("type") == "DELETED":
             gitops.forget(body)
         else:

@@ -31,8 +31,11 @@ def register(registry: kopf.OperatorRegistry, ctx: reconcile.Context, *,
 
 def _register_sealed(registry: kopf.OperatorRegistry, ctx: reconcile.Context,
                      res: client.Resource) -> None:
+    kind = reconcile.kind_of(res.group)
+
     def on_sealed(**kwargs: Any) -> None:
         event, body = kwargs["event"], kwargs["body"]
+        ctx.metrics.observe_object(kind, body, deleted=event.get("type") == "DELETED")
         if event.get("type") == "DELETED":
             return
         if event.get("type") == "MODIFIED" and _status_only(body):

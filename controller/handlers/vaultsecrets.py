@@ -14,6 +14,7 @@ from typing import Any
 
 import kopf
 
+from controller import metrics as metrics_mod
 from controller import status
 from controller.vaultsync import objects, runtime, target
 from sealer.kube import client
@@ -21,9 +22,11 @@ from sealer.kube import client
 
 def register(registry: kopf.OperatorRegistry, *, kube: client.KubeClient,
              controller_namespace: str, events: status.EventRecorder,
-             gate: Callable[[str], bool]) -> runtime.Runtime:
+             gate: Callable[[str], bool],
+             metrics: metrics_mod.Metrics | None = None) -> runtime.Runtime:
     sync = runtime.Runtime(kube, controller_namespace=controller_namespace, events=events,
-                           gate=gate)
+                           gate=gate, metrics=metrics)
+    observed = sync.ctx.metrics
 
     @kopf.on.startup(registry=registry, id="vault-sync-start")
     def start(**_: Any) -> None:
@@ -34,10 +37,15 @@ def register(registry: kopf.OperatorRegistry, *, kube: client.KubeClient,
         sync.close()
 
     def on_vault_secret(event: Any, **_: Any) -> None:
+        observed.observe_object(objects.VAULT_SECRETS.kind, event["object"],
+                                deleted=event.get("type") == "DELETED")
         sync.observe_secret(event.get("type"), event["object"])
 
     def on_store(event: Any, **_: Any) -> None:
-        sync.observe_store(event.get("type"), event["object"])
+        body = event["object"]
+        observed.observe_object(str(body.get("kind") or "VaultStore"), body,
+                                deleted=event.get("type") == "DELETED")
+        sync.observe_store(event.get("type"), body)
 
     def on_target(event: Any, **_: Any) -> None:
         sync.observe_target(event.get("type"), event["object"])

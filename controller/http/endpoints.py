@@ -2,7 +2,7 @@
 
     GET  /healthz          200 once the key registry is loaded and every watched loop is alive;
                            503 naming what is not (see `controller.http.health`)
-    GET  /metrics          Prometheus text
+    GET  /metrics          Prometheus text (`controller.metrics`)
     GET  /v1/cert.pem      the newest RSA certificate (what `kubeseal --fetch-cert` reads)
     GET  /v1/public.pem    the newest generation's public PEM (certificate + v2 public keys)
     POST /v1/verify        a SealedSecret: 200 if every item opens, 409 if not (rate-limited)
@@ -92,7 +92,7 @@ class Endpoints:
         if path == "/healthz":
             return self._healthz()
         if path == "/metrics":
-            return Answer(200, "text/plain; version=0.0.4", self.metrics.render().encode())
+            return Answer(200, metrics_mod.CONTENT_TYPE, self.metrics.render())
         if path not in ("/v1/cert.pem", "/v1/public.pem"):
             return _text(404, "not found")
         try:

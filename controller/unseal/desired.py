@@ -45,10 +45,12 @@ class RefusedError(errors.ConflictError):
 
 @dataclasses.dataclass(frozen=True)
 class Opened:
-    """The outcome of opening every item: plaintext by item key, and the key that opened them."""
+    """The outcome of opening every item: plaintext by item key, the key that opened the last
+    one, and the key that opened each (for the values-per-generation metric)."""
 
     data: dict[str, bytes]
     key_id: bytes | None
+    key_ids: dict[str, bytes] = dataclasses.field(default_factory=dict)
 
     def __repr__(self) -> str:
         key_id = self.key_id.hex() if self.key_id else None
@@ -78,6 +80,7 @@ def open_items(sealed: Mapping[str, Any], *, ring: keyring.Keyring,
     label = label_of(sealed)
     rules = seal.base64_rules(sealed)
     data: dict[str, bytes] = {}
+    key_ids: dict[str, bytes] = {}
     key_id = hint
     for item in sorted(encrypted):
         value = encrypted[item]
@@ -85,7 +88,8 @@ def open_items(sealed: Mapping[str, Any], *, ring: keyring.Keyring,
             raise errors.UnsealError(item)
         data[item], key_id = ring.decrypt(value, label=label, item=item, hint=key_id,
                                           rules=rules)
-    return Opened(data=data, key_id=key_id)
+        key_ids[item] = key_id
+    return Opened(data=data, key_id=key_id, key_ids=key_ids)
 
 
 def secret_for(sealed: Mapping[str, Any], opened: Opened) -> dict[str, Any]:

@@ -87,6 +87,7 @@ def _converge(ctx: Context, sealed: dict[str, Any], *, key: tuple[str, str, str]
         if opened.key_id is not None:
             ctx.hints[key] = opened.key_id
             ctx.last_v1_key = opened.key_id
+        _count_values(ctx, key, opened)
         verb = _apply_secret(ctx, sealed, desired.secret_for(sealed, opened))
     except errors.UnknownKeyError as exc:
         return Outcome(False, "UnknownKey", str(exc))
@@ -102,6 +103,19 @@ def _converge(ctx: Context, sealed: dict[str, Any], *, key: tuple[str, str, str]
     items = len(opened.data)
     return Outcome(True, "Succeeded", f"Secret {ident} unsealed from {items} items",
                    wrote=verb is not None, event=f"Secret {ident} {verb} from {items} items")
+
+
+def _count_values(ctx: Context, key: tuple[str, str, str], opened: desired.Opened) -> None:
+    """Values per key generation, so an operator sees when an old generation is unused."""
+    counts: dict[str, int] = {}
+    for key_id in opened.key_ids.values():
+        counts[key_id.hex()] = counts.get(key_id.hex(), 0) + 1
+    ctx.metrics.set_sealed_values(kind_of(key[0]), key[1], key[2], counts)
+
+
+def kind_of(group: str) -> str:
+    """The `kind` label of a SealedSecret group (Bitnami's carries its group)."""
+    return "SealedSecret" if group == SEALOPS.group else f"SealedSecret.{group}"
 
 
 def _hint(ctx: Context, sealed: dict[str, Any], key: tuple[str, str, str]) -> bytes | None:

@@ -11,6 +11,10 @@ the token is not renewable. A 403 on a read triggers a `lookup-self`: if the tok
 good the 403 is a policy denial (PermissionDenied, no login); otherwise exactly one login and
 one retry. So a denied path never causes a login per read.
 
+An `Observer` (optional) hears of every HTTP request (its status code, or `error` when Vault
+gave no answer), every login and every token renewal (`Succeeded` or the failure's reason):
+the controller's metrics, with the store as the only identity.
+
 Every failure becomes `sealer.errors.VaultError`, naming the mount/path, never the token, a
 value or Vault's response body. HTTP statuses map as in `controller.vault.transport`; besides:
 
@@ -27,8 +31,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Protocol
 
 import hvac
 import requests
@@ -39,6 +44,7 @@ from sealer import errors
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "RENEW_FRACTION",
+    "Observer",
     "VaultSession",
 ]
 
@@ -49,16 +55,45 @@ RENEW_FRACTION = 2 / 3
 MAX_RESPONSE_BYTES = transport.MAX_RESPONSE_BYTES
 
 
+class Observer(Protocol):
+    def request(self, code: str) -> None: ...
+    def login(self, outcome: str) -> None: ...
+    def renewal(self, outcome: str) -> None: ...
+
+
+class _Unobserved:
+    def request(self, code: str) -> None:
+        pass
+
+    def login(self, outcome: str) -> None:
+        pass
+
+    def renewal(self, outcome: str) -> None:
+        pass
+
+
+@contextmanager
+def _outcome(report: Callable[[str], None]) -> Iterator[None]:
+    """Report `Succeeded`, or the reason of the VaultError that ended the block."""
+    try:
+        yield
+    except errors.VaultError as err:
+        report(err.reason)
+        raise
+    report("Succeeded")
+
+
 class VaultSession:
     """An authenticated hvac client for one store. Thread-safe; token never in `repr`."""
 
     def __init__(self, config: store.StoreConfig, *, credentials: Callable[[], str],
                  now: Callable[[], float] = time.monotonic, timeout: float = DEFAULT_TIMEOUT_S,
-                 ca_pem: str | None = None) -> None:
+                 ca_pem: str | None = None, observer: Observer | None = None) -> None:
         if config.ca_provider is not None and ca_pem is None:
             raise ValueError("the store uses caProvider: pass the CA bundle it names as ca_pem")
         self._config = config
         self._credentials = credentials
+        self._observer: Observer = observer or _Unobserved()
         self._now = now
         self._timeout = timeout
         self._lock = threading.RLock()
@@ -86,12 +121,26 @@ class VaultSession:
 
     def _call(self, what: str, fn: Callable[[], Any], *, detail: bool = False,
               scrub: tuple[str, ...] = ()) -> Any:
+        result, code, failure = self._attempt(what, fn, detail=detail, scrub=scrub)
+        self._observer.request(code)
+        if failure is not None:
+            raise failure
+        return result
+
+    def _attempt(self, what: str, fn: Callable[[], Any], *, detail: bool,
+                 scrub: tuple[str, ...]) -> tuple[Any, str, errors.VaultError | None]:
+        """(result, status code or "error", None) or (None, code, the VaultError to raise)."""
         failure: errors.VaultError
+        code = "error"
         try:
-            return fn()
+            result = fn()
+            code = str(result.status_code) if isinstance(result, requests.Response) else "200"
+            return result, code, None
         except transport.HttpFailure as exc:
+            code = str(exc.status)
             failure = transport.translate(exc, what=what, detail=detail, scrub=scrub)
         except transport.Malformed as exc:
+            code = "200"  # answered, but not with the JSON object Vault sends
             failure = errors.VaultError(f"Vault sent a malformed response for {what}: {exc}",
                                         reason="InvalidPayload")
         except requests.exceptions.Timeout:
@@ -103,7 +152,7 @@ class VaultSession:
         except requests.exceptions.RequestException as exc:
             failure = errors.VaultError(
                 f"cannot reach Vault for {what} ({type(exc).__name__})", reason="VaultUnavailable")
-        raise failure
+        return None, code, failure
 
     # -- token life cycle ---------------------------------------------------------------------
 
@@ -129,6 +178,10 @@ class VaultSession:
         return auth
 
     def _login(self) -> None:
+        with _outcome(self._observer.login):
+            self._login_once()
+
+    def _login_once(self) -> None:
         auth = self._config.auth
         secret = self._credentials()
         if not isinstance(secret, str) or not secret:
@@ -166,7 +219,9 @@ class VaultSession:
     def _renew(self) -> None:
         lease_before = self._lease
         try:
-            response = self._call("auth/token/renew-self", self._client.auth.token.renew_self)
+            with _outcome(self._observer.renewal):
+                response = self._call("auth/token/renew-self",
+                                      self._client.auth.token.renew_self)
         except errors.VaultError as err:
             if err.reason != "PermissionDenied":
                 raise

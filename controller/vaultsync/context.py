@@ -13,6 +13,7 @@ import random
 import threading
 from collections.abc import Callable
 
+from controller import metrics as metrics_mod
 from controller import status
 from controller.vault import bulkhead
 from controller.vaultsync import hashkey, stores
@@ -44,6 +45,8 @@ class Context:
     now: Callable[[], datetime.datetime]
     rng: random.Random
     tuning: Tuning
+    metrics: metrics_mod.Metrics = dataclasses.field(
+        default_factory=lambda: metrics_mod.Metrics(process=False))
     # resourceVersion of every target Secret we wrote last, so its watch event is known as ours.
     written: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
     _hash_key: bytes | None = None

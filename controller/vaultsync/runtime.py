@@ -31,9 +31,11 @@ import datetime
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
+from controller import metrics as metrics_mod
 from controller import status
 from controller.vault import bulkhead
 from controller.vault import sync as vault_sync
@@ -70,16 +72,19 @@ class Runtime:
                  events: status.EventRecorder, tuning: context.Tuning | None = None,
                  now: Callable[[], datetime.datetime] = utcnow,
                  rng: random.Random | None = None,
-                 gate: Callable[[str], bool] = lambda _namespace: True) -> None:
+                 gate: Callable[[str], bool] = lambda _namespace: True,
+                 metrics: metrics_mod.Metrics | None = None) -> None:
         self._gate = gate
         tuning = tuning or context.Tuning()
         rng = rng or random.SystemRandom()
+        metrics = metrics or metrics_mod.Metrics(process=False)
         self.ctx = context.Context(
             kube=kube, controller_namespace=controller_namespace, events=events,
-            stores=stores.StoreCache(kube, timeout=tuning.vault_timeout_s),
+            stores=stores.StoreCache(kube, timeout=tuning.vault_timeout_s,
+                                     observer=metrics.vault_observer),
             bulkhead=bulkhead.Bulkhead(max_concurrent=tuning.lane_limit,
                                        max_waiting=tuning.lane_waiting),
-            now=now, rng=rng, tuning=tuning)
+            now=now, rng=rng, tuning=tuning, metrics=metrics)
         self.scheduler = scheduler.Scheduler(self._work, lane_of=self._lane_of,
                                              workers=tuning.workers,
                                              lane_limit=tuning.lane_limit)
@@ -205,7 +210,9 @@ class Runtime:
             self._forced.discard(key)
         if body is None:
             return None
+        started = time.monotonic()
         outcome = reconcile.sync(self.ctx, body)
+        self.ctx.metrics.observe_reconcile(SYNC_KEY, outcome.reason, time.monotonic() - started)
         try:
             patched = report.vault_secret(self.ctx, body, outcome, forced=forced)
         except kerrors.ApiError as exc:
@@ -247,6 +254,7 @@ class Runtime:
             return self._backoff((STORE_KEY, ref), cap=60.0, retry_after=err.retry_after)
         if body is None:
             return None
+        started = time.monotonic()
         try:
             entry = self.ctx.stores.entry(ref)
             self.ctx.bulkhead.run(ref.lane, entry.session.check,
@@ -256,10 +264,12 @@ class Runtime:
         else:
             with self._lock:
                 self._attempts.pop((STORE_KEY, ref), None)
+            self.ctx.metrics.observe_reconcile(ref.kind, "LoggedIn", time.monotonic() - started)
             self._report_store(body, ready=True, reason="LoggedIn",
                                message=f"logged in to {entry.config.server} with "
                                        f"{entry.config.auth.method} auth")
             return None
+        self.ctx.metrics.observe_reconcile(ref.kind, failure.reason, time.monotonic() - started)
         self._report_store(body, ready=False, reason=failure.reason, message=str(failure))
         if not failure.retryable:
             return None  # a spec change (or a sync through the store) tries again

@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from controller.vault import client as vault_client
@@ -53,9 +53,11 @@ def ref_of(body: JSON) -> objects.StoreRef:
 class StoreCache:
     """Thread-safe; sessions are built outside the lock and the first one built wins."""
 
-    def __init__(self, kube: client.KubeClient, *, timeout: float) -> None:
+    def __init__(self, kube: client.KubeClient, *, timeout: float,
+                 observer: Callable[[str], vault_client.Observer] | None = None) -> None:
         self._kube = kube
         self._timeout = timeout
+        self._observer = observer  # per store (named by `StoreRef.lane`): the metrics
         self._bodies: dict[objects.StoreRef, JSON] = {}
         self._entries: dict[objects.StoreRef, Entry] = {}
         self._lock = threading.Lock()
@@ -122,7 +124,8 @@ class StoreCache:
                                    store_namespace=ref.namespace)
         session = vault_client.VaultSession(
             config, credentials=credentials.for_store(self._kube, config),
-            timeout=self._timeout, ca_pem=credentials.ca_pem(self._kube, config))
+            timeout=self._timeout, ca_pem=credentials.ca_pem(self._kube, config),
+            observer=self._observer(ref.lane) if self._observer else None)
         logger.debug("new Vault session for %s", ref)
         return Entry(ref=ref, fingerprint=mark, config=config, session=session)
 

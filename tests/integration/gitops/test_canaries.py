@@ -1,6 +1,6 @@
 """Canary sweep (HOSTILE-INPUTS L51): the git password and a plaintext value from a refused
 Secret in Git never reach the controller log, Events, GitSync status or annotations, applied
-objects' metadata, or CLI output."""
+objects' metadata, CLI output, or the metrics page."""
 
 from __future__ import annotations
 
@@ -79,8 +79,11 @@ def test_no_sink_ever_holds_the_git_password_or_a_plaintext_secret_from_git(
             CM, namespace=gitops.namespace,
             label_selector=f"{plan.SYNC_LABEL}")]),
         "cli": "\n".join(outputs),
+        "metrics": ctl.get("/metrics")[1].decode(),
     }
     assert "ApplyFailed" in sinks["gitsyncs"] and "FetchFailed" in sinks["gitsyncs"]
+    assert f'sealops_condition{{kind="GitSync",name="wrong",namespace="{gitops.namespace}",' \
+        'status="False",type="Ready"} 1.0' in sinks["metrics"]
     assert "plaintext Secret in Git" in sinks["gitsyncs"]
     for canary in (gitops.password, plaintext, gitops.password[::-1]):
         for form in forms(canary):

@@ -66,7 +66,7 @@ def test_no_value_key_or_token_reaches_the_output_of_the_cluster_commands(
 
     files = [p.read_bytes().decode(errors="replace") for p in work.iterdir()
              if p.name not in ("plain.yaml", "k.backup")]
-    sinks = [*_sinks(results), *files, ctl.log_text()]
+    sinks = [*_sinks(results), *files, ctl.log_text(), ctl.get("/metrics")[1].decode()]
     for sink in sinks:
         for form in forms(canary):
             assert form not in sink

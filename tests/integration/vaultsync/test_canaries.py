@@ -80,6 +80,7 @@ def _sinks(kube: Any, namespace: str, ctl: RunningController) -> dict[str, str]:
         "vault stores": json.dumps(kube.list(helpers.VAULT_STORES, namespace=namespace)),
         "annotations": json.dumps(annotations),
         "managed fields": json.dumps(managed),
+        "metrics": ctl.get("/metrics")[1].decode(),
     }
 
 
@@ -131,9 +132,13 @@ def test_no_canary_reaches_the_log_events_status_or_annotations(
     helpers.wait_data(kube, namespace, "via-approle", {"pw": VALUE.encode()})
     _drive_the_failure_matrix(kube, namespace, vault)
 
-    hits = [(sink, form) for sink, text in _sinks(kube, namespace, ctl).items()
+    sinks = _sinks(kube, namespace, ctl)
+    hits = [(sink, form) for sink, text in sinks.items()
             for canary in (VALUE, TOKEN, SECRET_ID) for form in _forms(canary) if form in text]
     assert hits == []
+    # The metrics page is a real sink: it names the store and the outcomes seen.
+    assert f'store="VaultStore/{namespace}/approle"' in sinks["metrics"]
+    assert 'outcome="PermissionDenied"' in sinks["metrics"]
     # Positive control: the same search finds the canary where it belongs, in Secret data.
     secret = helpers.get_secret(kube, namespace, "db")
     assert secret is not None and any(form in json.dumps(secret["data"]) for form in _forms(VALUE))

@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from controller import metrics, settings, status
+from controller import settings, status
 
 
 @pytest.mark.parametrize(("text", "seconds"), [
@@ -34,18 +34,6 @@ def test_a_condition_keeps_its_transition_time_while_its_status_holds() -> None:
                                       now="2026-01-03T00:00:00Z", generation=2)
     assert flipped[0]["lastTransitionTime"] == "2026-01-03T00:00:00Z"
     assert status.status_changed({"conditions": again}, {"conditions": flipped})
-
-
-def test_metrics_render_reasons_but_never_object_names() -> None:
-    m = metrics.Metrics()
-    m.observe_unseal("Succeeded", 0.02)
-    m.observe_unseal("UnsealFailed", 3.0)
-    m.set_generations(2)
-    text = m.render()
-    assert 'sealops_unseal_total{outcome="Succeeded"} 1' in text
-    assert 'sealops_unseal_duration_seconds_bucket{le="0.025"} 1' in text
-    assert "sealops_unseal_duration_seconds_count 2" in text
-    assert "sealops_key_generations 2" in text
 
 
 def test_settings_are_frozen() -> None:

@@ -113,3 +113,26 @@ def test_revisions_are_named_like_flux() -> None:
     assert reconciler.revision_name(git.Ref(tag="v1"), sha) == f"v1@sha1:{sha}"
     assert reconciler.revision_name(git.Ref(commit=sha), sha) == f"sha1:{sha}"
     assert reconciler.revision_name(git.Ref(commit="b" * 64), "b" * 64).startswith("sha256:")
+
+
+def test_stages_are_timed_by_the_injected_clock_up_to_the_failing_one(tmp_path: Path) -> None:
+    ticks = iter(range(100))
+    clock = pipeline.wait.Clock(monotonic=lambda: float(next(ticks)))
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "x.yaml").write_text("kind: ConfigMap\nmetadata: {name: a}\n")
+    request = pipeline.Request(policy=POLICY, path="app", previous=PREVIOUS)
+    outcome = pipeline.run(lambda: git.Checkout(revision="r1", root=tmp_path), request,
+                           kube=KUBE, clock=clock)
+    assert outcome.reason == "RenderFailed"
+    assert outcome.stages == (("fetch", 1.0), ("render", 1.0))
+    assert outcome.duration_s > 2.0
+
+
+def test_the_status_history_gets_the_run_with_its_stages() -> None:
+    outcome = pipeline.Outcome(reason="FetchFailed", message="fetch failed: x", revision=None,
+                               inventory=PREVIOUS, stages=(("fetch", 0.25),), duration_s=0.5)
+    body = {"metadata": {"generation": 1}, "status": {}}
+    wanted = report.wanted_status(body, outcome, requested=None, now="2026-01-01T00:00:00Z")
+    assert wanted["history"] == [{"reason": "FetchFailed", "ready": False,
+                                  "time": "2026-01-01T00:00:00Z", "durationSeconds": 0.5,
+                                  "stages": [{"name": "fetch", "durationSeconds": 0.25}]}]

@@ -17,7 +17,7 @@ SURFACE: dict[types.ModuleType, list[str]] = {
     store: ["AppRoleAuth", "Auth", "CLUSTER_VAULT_STORE", "CaProvider", "KubernetesAuth",
             "LabelSelector", "NAME_LABEL", "ObjectKeyRef", "Requirement", "StoreConfig",
             "TokenAuth", "VAULT_STORE", "admits", "parse_server", "parse_store"],
-    client: ["DEFAULT_TIMEOUT_S", "RENEW_FRACTION", "VaultSession"],
+    client: ["DEFAULT_TIMEOUT_S", "Observer", "RENEW_FRACTION", "VaultSession"],
     sync: ["FetchResult", "Reader", "backoff", "fetch", "next_refresh"],
     bulkhead: ["Bulkhead"],
 }
