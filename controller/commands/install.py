@@ -73,6 +73,10 @@ def install(ctx: click.Context, export: bool, namespace: str, image: str, replic
     \b
     sealops install --image registry.example.com/sealops:0.1.0
     sealops install --export --image registry.example.com/sealops:0.1.0 > sealops.yaml
+
+    Exit codes: 0 applied (or printed); 2 bad options; 3 the shipped manifests cannot be
+    rendered; 7 the cluster refused or lacks something (a kind it does not serve or a missing
+    --tenant-namespace is found before anything is written).
     """
     from controller.manifests import kustomize, plan
 
