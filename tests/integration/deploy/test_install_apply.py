@@ -123,14 +123,18 @@ def test_plain_sealedsecrets_and_the_sealops_category_show_sealops_objects(
     assert not _exists(kubectl, {"apiVersion": "apiextensions.k8s.io/v1",
                                  "kind": "CustomResourceDefinition",
                                  "metadata": {"name": "sealedsecrets.bitnami.com"}})
-    doc = {"apiVersion": "sealops.dev/v1alpha1", "kind": "SealedSecret",
-           "metadata": {"name": "db", "namespace": "default"},
-           "spec": {"encryptedData": {"k": "AAAA"}}}
-    kubectl.run("apply", "-f", "-", stdin=json.dumps(doc))
+    _a_sealops_object(kubectl)
     assert kubectl.run("get", "sealedsecrets", "-n", "default", "-o", "name").stdout \
         .split() == ["sealedsecret.sealops.dev/db"]
     everything = kubectl.run("get", "sealops", "-A", "-o", "name").stdout.split()
     assert "sealedsecret.sealops.dev/db" in everything
+
+
+def _a_sealops_object(kubectl: Kubectl) -> None:
+    doc = {"apiVersion": "sealops.dev/v1alpha1", "kind": "SealedSecret",
+           "metadata": {"name": "db", "namespace": "default"},
+           "spec": {"encryptedData": {"k": "AAAA"}}}
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(doc))
 
 
 def test_installing_again_is_accepted_and_changes_nothing(
@@ -168,10 +172,20 @@ def test_a_missing_tenant_namespace_is_refused_before_anything_is_written(
                        "-o", "name").stdout == ""
 
 
+@pytest.fixture
+def no_compat_after(kubectl: Kubectl) -> Iterator[None]:
+    """The bitnami.com CRD is gone again after the test (the other tests expect none)."""
+    yield
+    kubectl.run("delete", "crd", "sealedsecrets.bitnami.com", "--ignore-not-found",
+                "--wait=true")
+
+
+@pytest.mark.usefixtures("no_compat_after")
 def test_bitnami_compat_adds_the_bitnami_crd_and_the_controller_flag(
         installed: list[dict[str, Any]], plane: controlplane.ControlPlane,
         kubectl: Kubectl, tmp_path: Path) -> None:
     kubectl.run("create", "namespace", "team-a")
+    _a_sealops_object(kubectl)
     result = _install(plane, "--bitnami-compat", "--gitops", "tenant",
                       "--tenant-namespace", "team-a", *INSTALL_ARGS[:4])
     assert result.returncode == 0, result.stderr
@@ -190,6 +204,29 @@ def test_bitnami_compat_adds_the_bitnami_crd_and_the_controller_flag(
     assert "sealedsecret.sealops.dev/db" in everything
     assert kubectl.can_i("impersonate", "serviceaccounts/sealops-gitops", "-n", "team-a",
                          user=ACCOUNT)
+
+
+@pytest.mark.usefixtures("no_compat_after")
+def test_an_existing_crd_someone_else_installed_is_kept(
+        installed: list[dict[str, Any]], plane: controlplane.ControlPlane,
+        kubectl: Kubectl) -> None:
+    """Bitnami's own sealedsecrets.bitnami.com (here: ours without our label, applied by
+    kubectl, with a marker) is not replaced by --bitnami-compat."""
+    foreign = yaml.safe_load((ROOT / "crds" / "compat" / "sealedsecrets.bitnami.com.yaml")
+                             .read_text())
+    del foreign["metadata"]["labels"]
+    foreign["metadata"]["annotations"] = {"example.com/installed-by": "bitnami"}
+    foreign["spec"]["names"]["categories"] = ["bitnami"]
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(foreign))
+    result = _install(plane, "--bitnami-compat")
+    assert result.returncode == 0, result.stderr
+    assert "kept CustomResourceDefinition sealedsecrets.bitnami.com" in result.stderr
+    assert "sealedsecrets.bitnami.com serverside-applied" not in result.stdout
+    stored = json.loads(kubectl.run("get", "crd", "sealedsecrets.bitnami.com", "-o",
+                                    "json").stdout)
+    assert stored["metadata"]["annotations"]["example.com/installed-by"] == "bitnami"
+    assert "labels" not in stored["metadata"]
+    assert stored["spec"]["names"]["categories"] == ["bitnami"]
 
 
 def _account_kubeconfig(kubectl: Kubectl, path: Path) -> Path:
