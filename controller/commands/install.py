@@ -9,7 +9,10 @@ so an install made with `kubectl apply -k deploy/` is taken over instead of refu
 1. every object's kind is checked to be served (kinds our CRDs add excepted), and every
    `--tenant-namespace` to exist, before anything is written: an API server too old for an
    asked-for component fails the install with the object and what it needs, unchanged;
-2. the CRDs are applied and waited for (`Established`);
+2. the CRDs are applied and waited for (`Established`), except one that already exists and
+   is not ours (neither labelled `app.kubernetes.io/part-of: sealops` nor applied by
+   `sealops-install`): Bitnami's own `sealedsecrets.bitnami.com`, or kopf's peering CRDs
+   installed by another operator, are kept as they are (and said so on stderr);
 3. the Namespace, then everything else, in the rendered order.
 
 Nothing is waited for after that: `kubectl rollout status` says when the pods are up.
@@ -73,6 +76,10 @@ def install(ctx: click.Context, export: bool, namespace: str, image: str, replic
     \b
     sealops install --image registry.example.com/sealops:0.1.0
     sealops install --export --image registry.example.com/sealops:0.1.0 > sealops.yaml
+
+    Exit codes: 0 applied (or printed); 2 bad options; 3 the shipped manifests cannot be
+    rendered; 7 the cluster refused or lacks something (a kind it does not serve or a missing
+    --tenant-namespace is found before anything is written).
     """
     from controller.manifests import kustomize, plan
 
@@ -116,6 +123,12 @@ def apply_all(kube: client.KubeClient, objects: list[dict[str, Any]], *,
     _preflight(kube, rest, crds=crds, tenant_namespaces=tenant_namespaces)
     crd_resource = kube.resource("apiextensions.k8s.io/v1", "CustomResourceDefinition")
     for crd in crds:
+        name = crd["metadata"]["name"]
+        existing = kube.get(crd_resource, name)
+        if existing is not None and not _ours(existing):
+            click.echo(f"sealops: kept CustomResourceDefinition {name}: it exists and was not "
+                       "installed by sealops", err=True)
+            continue
         _apply(kube, crd_resource, crd)
     _wait_established(kube, crd_resource, [c["metadata"]["name"] for c in crds])
     kube.forget_discovery()
@@ -152,6 +165,13 @@ def _apply(kube: client.KubeClient, res: client.Resource, obj: dict[str, Any]) -
     kube.apply(res, obj, field_manager=FIELD_MANAGER, force=True)
     group = f".{res.group}" if res.group else ""
     click.echo(f"{res.kind.lower()}{group}/{obj['metadata']['name']} serverside-applied")
+
+
+def _ours(obj: dict[str, Any]) -> bool:
+    meta = obj.get("metadata") or {}
+    if (meta.get("labels") or {}).get("app.kubernetes.io/part-of") == "sealops":
+        return True
+    return any(m.get("manager") == FIELD_MANAGER for m in meta.get("managedFields") or [])
 
 
 def _wait_established(kube: client.KubeClient, res: client.Resource,

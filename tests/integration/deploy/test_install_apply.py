@@ -4,8 +4,9 @@ it needs, `kubectl get sealedsecrets` and `kubectl get sealops` show sealops obj
 install is accepted, and what this API server (v1.20) cannot serve is refused before anything
 is written.
 
-The control plane has no kubelet, so no pod starts; that the controller works with the
-installed rights alone is test_controller_account.py's job (same ServiceAccount, same roles).
+The control plane has no kubelet, so no pod starts: the controller runs as a local process
+with a TokenRequest token of the installed ServiceAccount (nothing else in its kubeconfig),
+with the Deployment's own arguments, and must do its job with the installed rights alone.
 """
 
 from __future__ import annotations
@@ -21,8 +22,17 @@ from typing import Any
 import pytest
 import yaml
 
+from sealer.kube import client, config
 from tests.harness import controlplane
+from tests.harness.controlplane import free_port
 from tests.harness.waiting import wait_for
+from tests.integration.controller_fixtures import (
+    SEALOPS,
+    RunningController,
+    ready_condition,
+    sealed_secret,
+    secret_data,
+)
 from tests.integration.deploy.conftest import ROOT, Kubectl, ident
 from tests.integration.deploy.test_rbac import CAN, CANNOT
 
@@ -113,14 +123,18 @@ def test_plain_sealedsecrets_and_the_sealops_category_show_sealops_objects(
     assert not _exists(kubectl, {"apiVersion": "apiextensions.k8s.io/v1",
                                  "kind": "CustomResourceDefinition",
                                  "metadata": {"name": "sealedsecrets.bitnami.com"}})
-    doc = {"apiVersion": "sealops.dev/v1alpha1", "kind": "SealedSecret",
-           "metadata": {"name": "db", "namespace": "default"},
-           "spec": {"encryptedData": {"k": "AAAA"}}}
-    kubectl.run("apply", "-f", "-", stdin=json.dumps(doc))
+    _a_sealops_object(kubectl)
     assert kubectl.run("get", "sealedsecrets", "-n", "default", "-o", "name").stdout \
         .split() == ["sealedsecret.sealops.dev/db"]
     everything = kubectl.run("get", "sealops", "-A", "-o", "name").stdout.split()
     assert "sealedsecret.sealops.dev/db" in everything
+
+
+def _a_sealops_object(kubectl: Kubectl) -> None:
+    doc = {"apiVersion": "sealops.dev/v1alpha1", "kind": "SealedSecret",
+           "metadata": {"name": "db", "namespace": "default"},
+           "spec": {"encryptedData": {"k": "AAAA"}}}
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(doc))
 
 
 def test_installing_again_is_accepted_and_changes_nothing(
@@ -158,10 +172,20 @@ def test_a_missing_tenant_namespace_is_refused_before_anything_is_written(
                        "-o", "name").stdout == ""
 
 
+@pytest.fixture
+def no_compat_after(kubectl: Kubectl) -> Iterator[None]:
+    """The bitnami.com CRD is gone again after the test (the other tests expect none)."""
+    yield
+    kubectl.run("delete", "crd", "sealedsecrets.bitnami.com", "--ignore-not-found",
+                "--wait=true")
+
+
+@pytest.mark.usefixtures("no_compat_after")
 def test_bitnami_compat_adds_the_bitnami_crd_and_the_controller_flag(
         installed: list[dict[str, Any]], plane: controlplane.ControlPlane,
         kubectl: Kubectl, tmp_path: Path) -> None:
     kubectl.run("create", "namespace", "team-a")
+    _a_sealops_object(kubectl)
     result = _install(plane, "--bitnami-compat", "--gitops", "tenant",
                       "--tenant-namespace", "team-a", *INSTALL_ARGS[:4])
     assert result.returncode == 0, result.stderr
@@ -180,3 +204,84 @@ def test_bitnami_compat_adds_the_bitnami_crd_and_the_controller_flag(
     assert "sealedsecret.sealops.dev/db" in everything
     assert kubectl.can_i("impersonate", "serviceaccounts/sealops-gitops", "-n", "team-a",
                          user=ACCOUNT)
+
+
+@pytest.mark.usefixtures("no_compat_after")
+def test_an_existing_crd_someone_else_installed_is_kept(
+        installed: list[dict[str, Any]], plane: controlplane.ControlPlane,
+        kubectl: Kubectl) -> None:
+    """Bitnami's own sealedsecrets.bitnami.com (here: ours without our label, applied by
+    kubectl, with a marker) is not replaced by --bitnami-compat."""
+    foreign = yaml.safe_load((ROOT / "crds" / "compat" / "sealedsecrets.bitnami.com.yaml")
+                             .read_text())
+    del foreign["metadata"]["labels"]
+    foreign["metadata"]["annotations"] = {"example.com/installed-by": "bitnami"}
+    foreign["spec"]["names"]["categories"] = ["bitnami"]
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(foreign))
+    result = _install(plane, "--bitnami-compat")
+    assert result.returncode == 0, result.stderr
+    assert "kept CustomResourceDefinition sealedsecrets.bitnami.com" in result.stderr
+    assert "sealedsecrets.bitnami.com serverside-applied" not in result.stdout
+    stored = json.loads(kubectl.run("get", "crd", "sealedsecrets.bitnami.com", "-o",
+                                    "json").stdout)
+    assert stored["metadata"]["annotations"]["example.com/installed-by"] == "bitnami"
+    assert "labels" not in stored["metadata"]
+    assert stored["spec"]["names"]["categories"] == ["bitnami"]
+
+
+def _account_kubeconfig(kubectl: Kubectl, path: Path) -> Path:
+    token = kubectl.run("create", "token", "sealops-controller", "-n", NS,
+                        "--duration=3600s").stdout.strip()
+    kubeconfig = json.loads(kubectl.kubeconfig.read_text())
+    kubeconfig["users"] = [{"name": "sealops-controller", "user": {"token": token}}]
+    kubeconfig["contexts"][0]["context"]["user"] = "sealops-controller"
+    path.write_text(json.dumps(kubeconfig))
+    path.chmod(0o600)
+    return path
+
+
+def test_the_installed_account_runs_a_working_controller(
+        installed: list[dict[str, Any]], plane: controlplane.ControlPlane, kubectl: Kubectl,
+        tmp_path: Path) -> None:
+    kubectl.run("create", "namespace", "team-run")
+    account = _account_kubeconfig(kubectl, tmp_path / "account.kubeconfig")
+    deployment = next(o for o in installed if o["kind"] == "Deployment")
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    port = free_port()
+    log = tmp_path / "controller.log"
+    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "controller.cli", "-v", "--kubeconfig", str(account),
+             *args, "--watch-namespace", "team-run", "--listen", f"127.0.0.1:{port}"],
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True)
+    ctl = RunningController(proc, log, f"http://127.0.0.1:{port}", NS)
+    kube = config.connect(kubeconfig=str(plane.kubeconfig))
+    try:
+        wait_for(lambda: proc.poll() is not None or _answers(ctl), timeout=90,
+                 what="the controller's /healthz")
+        assert proc.poll() is None, ctl.log_text()[-3000:]
+        kube.create(SEALOPS, sealed_secret(namespace="team-run", name="db",
+                                           public=ctl.public(), data={"k": b"v"}),
+                    namespace="team-run")
+        secret = wait_for(lambda: kube.get(client.SECRETS, "db", namespace="team-run"),
+                          timeout=90, what="the unsealed Secret")
+        assert secret_data(secret) == {"k": b"v"}
+        cond = wait_for(lambda: ready_condition(kube.get(SEALOPS, "db",
+                                                         namespace="team-run")),
+                        timeout=60, what="the Ready condition")
+        assert (cond["status"], cond["reason"]) == ("True", "Succeeded")
+        assert kube.get(client.CONFIGMAPS, "sealops-public-keys", namespace=NS) is not None
+        text = ctl.log_text()
+        assert [w for w in ("Forbidden", "forbidden", "Not enough permissions")
+                if w in text] == [], text[-3000:]
+    finally:
+        ctl.stop()
+        kube.close()
+
+
+def _answers(ctl: RunningController) -> bool:
+    try:
+        return ctl.get("/healthz")[0] == 200
+    except OSError:
+        return False
