@@ -12,6 +12,10 @@ The option values land in `ctx.meta` (not in the command's parameters), where
   `--controller-url` when given, else the API server's service proxy to the Service
   `sealops-controller`, port 8080, in the controller namespace.
 
+`context_namespace(ctx, what=...)` is the namespace of the kubeconfig context for a Secret or
+value that names none (kubeseal's rule), read from the file by `sealer.kubeconfig` without
+loading a cluster client.
+
 Only click and the standard library are imported here; `sealer.kube` (and with it the
 `kubernetes` package) is imported inside the functions, so offline commands never load it.
 """
@@ -36,6 +40,7 @@ __all__ = [
     "ClusterTarget",
     "cluster_options",
     "connect",
+    "context_namespace",
     "controller_client",
     "controller_url_option",
     "fetch_public_keys",
@@ -132,6 +137,20 @@ def target(ctx: click.Context | None = None) -> ClusterTarget:
     ctx = ctx or click.get_current_context()
     found = ctx.meta.get(_META_KEY)
     return found if isinstance(found, ClusterTarget) else ClusterTarget()
+
+
+def context_namespace(ctx: click.Context, *, what: str) -> str:
+    """The kubeconfig context's namespace (else `default`) for `what`, which names none;
+    said on stderr. kubeseal's rule; read without loading any cluster client."""
+    from sealer import kubeconfig  # lazy import
+    from sealer.manifests import secrets
+
+    where = target(ctx)
+    found = kubeconfig.select(where.kubeconfig, where.context)
+    secrets.validate_namespace(found.namespace)  # a kubeconfig is input like any other
+    click.echo(f"seal: {what} names no namespace; using {found.namespace!r} ({found.source})",
+               err=True)
+    return found.namespace
 
 
 def connect(where: ClusterTarget) -> client.KubeClient:
