@@ -39,13 +39,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The stderr handler `configure` installs; only ours is replaced on a second call, so a
+    host's handlers (pytest's capture, an embedding program's) are left alone."""
+
+
 def configure(*, log_format: str = "text", level: str = "info") -> None:
-    """Replace the root handlers with one stderr handler in `log_format` at `level`."""
-    handler = logging.StreamHandler()
+    """One stderr handler on the root logger, in `log_format`, at `level`."""
+    handler = _Handler()
     handler.setFormatter(JsonFormatter() if log_format == "json" else
                          logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if isinstance(h, _Handler)]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper()))

@@ -1,7 +1,8 @@
 """How `seal` finds a cluster: the shared options and the two ways of reaching it.
 
 Commands that may need the cluster take `cluster_options` (`--controller-namespace`,
-`--kubeconfig`, `--context`); those that talk to the controller also `controller_url_option`.
+`--kubeconfig`, `--context`, `--request-timeout`); those that talk to the controller also
+`controller_url_option`.
 The option values land in `ctx.meta` (not in the command's parameters), where
 
 - `fetch_public_keys()` - the default `CliContext.fetch_public_keys` hook installed by
@@ -10,6 +11,10 @@ The option values land in `ctx.meta` (not in the command's parameters), where
 - `controller_client(ctx)` builds the client for `/v1/verify` and `/v1/rotate`: the
   `--controller-url` when given, else the API server's service proxy to the Service
   `sealops-controller`, port 8080, in the controller namespace.
+
+`context_namespace(ctx, what=...)` is the namespace of the kubeconfig context for a Secret or
+value that names none (kubeseal's rule), read from the file by `sealer.kubeconfig` without
+loading a cluster client.
 
 Only click and the standard library are imported here; `sealer.kube` (and with it the
 `kubernetes` package) is imported inside the functions, so offline commands never load it.
@@ -24,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from sealer.cli import context as cli_context
+from sealer.cli import options
 
 if TYPE_CHECKING:
     from sealer.crypto import keys
@@ -34,6 +40,7 @@ __all__ = [
     "ClusterTarget",
     "cluster_options",
     "connect",
+    "context_namespace",
     "controller_client",
     "controller_url_option",
     "fetch_public_keys",
@@ -54,6 +61,7 @@ class ClusterTarget:
     kubeconfig: str | None = None
     context: str | None = None
     controller_url: str | None = None
+    request_timeout: float = 30.0  # seconds, per request (kubectl's --request-timeout)
 
 
 def _remember(field: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -90,6 +98,22 @@ _context_option = click.option(
     callback=_remember("context"),
     help="Kubeconfig context to use (default: the current context).",
 )
+def _remember_timeout(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    seconds = value.total_seconds() if value is not None else None
+    if seconds is not None and seconds <= 0:
+        raise click.BadParameter("must be more than 0 (e.g. 30s, 2m)", ctx=ctx, param=param)
+    return _remember("request_timeout")(ctx, param, seconds)
+
+
+_timeout_option = click.option(
+    "--request-timeout",
+    type=options.SECONDS_OR_DURATION,
+    default="30s",
+    show_default=True,
+    expose_value=False,
+    callback=_remember_timeout,
+    help="How long one request to the API server or the controller may take (30s, 2m).",
+)
 controller_url_option = click.option(
     "--controller-url",
     envvar="SEAL_CONTROLLER_URL",
@@ -102,8 +126,8 @@ controller_url_option = click.option(
 
 
 def cluster_options(func: F) -> F:
-    """Add `--controller-namespace`, `--kubeconfig` and `--context` to a command."""
-    for option in (_context_option, _kubeconfig_option, _namespace_option):
+    """Add `--controller-namespace`, `--kubeconfig`, `--context`, `--request-timeout`."""
+    for option in (_timeout_option, _context_option, _kubeconfig_option, _namespace_option):
         func = option(func)
     return func
 
@@ -115,11 +139,25 @@ def target(ctx: click.Context | None = None) -> ClusterTarget:
     return found if isinstance(found, ClusterTarget) else ClusterTarget()
 
 
+def context_namespace(ctx: click.Context, *, what: str) -> str:
+    """The kubeconfig context's namespace (else `default`) for `what`, which names none;
+    said on stderr. kubeseal's rule; read without loading any cluster client."""
+    from sealer import kubeconfig  # lazy import
+    from sealer.manifests import secrets
+
+    where = target(ctx)
+    found = kubeconfig.select(where.kubeconfig, where.context)
+    secrets.validate_namespace(found.namespace)  # a kubeconfig is input like any other
+    click.echo(f"seal: {what} names no namespace; using {found.namespace!r} ({found.source})",
+               err=True)
+    return found.namespace
+
+
 def connect(where: ClusterTarget) -> client.KubeClient:
     from sealer.kube import config  # lazy: loads the kubernetes package
 
-    return config.connect(kubeconfig=where.kubeconfig, context=where.context, timeout=30.0,
-                          pool_size=2)
+    return config.connect(kubeconfig=where.kubeconfig, context=where.context,
+                          timeout=where.request_timeout, pool_size=2)
 
 
 def fetch_published(where: ClusterTarget) -> publickeys.Published:
@@ -153,8 +191,10 @@ def controller_client(ctx: click.Context | None = None) -> controller.Controller
     where = target(ctx)
     transport: controllers.Transport
     if where.controller_url:
-        transport = controllers.DirectTransport(where.controller_url)
+        transport = controllers.DirectTransport(where.controller_url,
+                                                timeout=where.request_timeout)
     else:
         connection = config.load(kubeconfig=where.kubeconfig, context=where.context)
-        transport = controllers.ProxyTransport(connection, namespace=where.namespace)
+        transport = controllers.ProxyTransport(connection, namespace=where.namespace,
+                                               timeout=where.request_timeout)
     return controllers.ControllerClient(transport)

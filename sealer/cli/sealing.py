@@ -187,23 +187,12 @@ def _with_context_namespace(
     ctx: click.Context, parsed: list[secrets.SecretManifest]
 ) -> list[secrets.SecretManifest]:
     """Secrets that name no namespace get the kubeconfig context's (kubeseal's behaviour)."""
-    if all(item.namespace for item in parsed):
+    missing = [item.name for item in parsed if not item.namespace]
+    if not missing:
         return parsed
-    return [item if item.namespace else
-            dataclasses.replace(item, namespace=_context_namespace(ctx, what=f"Secret {item.name}"))
+    found = cluster.context_namespace(ctx, what=f"Secret {', '.join(missing)}")
+    return [item if item.namespace else dataclasses.replace(item, namespace=found)
             for item in parsed]
-
-
-def _context_namespace(ctx: click.Context, *, what: str) -> str:
-    """The kubeconfig context's namespace (else `default`), said on stderr (kubeseal's rule)."""
-    from sealer import kubeconfig  # lazy import: names only, no cluster client
-    from sealer.manifests import secrets
-
-    where = cluster.target(ctx)
-    found = kubeconfig.select(where.kubeconfig, where.context)
-    secrets.validate_namespace(found.namespace)  # a kubeconfig is input like any other
-    streams.warn(f"{what} names no namespace; using {found.namespace!r} ({found.source})")
-    return found.namespace
 
 
 def _seal_all(
@@ -316,7 +305,7 @@ def raw(
     # A raw value has no annotations of its own: the environment may not widen past strict.
     envpolicy.refuse_env_widening(ctx, scope=scope, own="strict", what="the value")
     if namespace is None and scope != "cluster-wide":
-        namespace = _context_namespace(ctx, what="the value")
+        namespace = cluster.context_namespace(ctx, what="the value")
     label = seal.sealed_label(scopes.Scope(scope), namespace=namespace, name=name)
     if item is None and from_file is not None:
         item = from_file.name
@@ -348,10 +337,13 @@ def raw(
 
 def _say_item(item: str, *, from_file: Path, given: Any, v2: bool) -> None:
     """Which item key a `--from-file` value is for: unless --item said it, the file's name."""
-    how = "from --item" if given is click.core.ParameterSource.COMMANDLINE else (
-        f"the file name of {from_file}; set --item to choose another")
-    bound = "bound to" if v2 else "for (v1 envelopes are not bound to it)"
-    streams.warn(f"the value of {from_file} is sealed {bound} item key {item!r} ({how})")
+    how = (f"the file name of {from_file}; set --item to choose another"
+           if given is click.core.ParameterSource.DEFAULT else "from --item")
+    if v2:
+        streams.warn(f"the value of {from_file} is sealed bound to item key {item!r} ({how})")
+    else:
+        streams.warn(f"the value of {from_file} is sealed for item key {item!r} ({how}; "
+                     "a v1 envelope is not bound to it)")
 
 
 def _recovery_advice(keyring: keyrings.Keyring, *, key_id: str) -> str:

@@ -214,3 +214,24 @@ def test_a_hostile_namespace_in_the_kubeconfig_context_is_refused_like_a_flag(
                      input=stdin)
         assert result.exit_code == 3, result.stderr
         assert result.stdout == ""
+
+
+def test_request_timeout_takes_a_duration_and_reaches_the_cluster_target(
+    run: Seal, secret_file: Path, key_files: KeyFiles
+) -> None:
+    from sealer.cli import cluster, context
+    from sealer.crypto import keys
+
+    seen: list[cluster.ClusterTarget] = []
+
+    def fetch() -> keys.PublicKeys:
+        seen.append(cluster.target())
+        return keys.parse_public_pem(key_files.public.read_bytes())
+
+    obj = context.CliContext(fetch_public_keys=fetch)
+    for value, seconds in (("2m", 120.0), ("45", 45.0)):
+        result = run(["secret", str(secret_file), "--request-timeout", value, "--context", "c"],
+                     obj=obj)
+        assert result.exit_code == 0, result.stderr
+        assert (seen[-1].request_timeout, seen[-1].context) == (seconds, "c")
+    assert run(["secret", str(secret_file), "--request-timeout", "0"], obj=obj).exit_code == 2

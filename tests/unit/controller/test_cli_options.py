@@ -37,9 +37,12 @@ def test_log_level_and_format_configure_the_root_logger() -> None:
     root = logging.getLogger()
     saved = (root.level, list(root.handlers))
     try:
+        logformat.configure(log_format="text", level="info")
         logformat.configure(log_format="json", level="warning")
         assert root.level == logging.WARNING
-        assert isinstance(root.handlers[0].formatter, logformat.JsonFormatter)
+        ours = [h for h in root.handlers if h not in saved[1]]
+        assert len(ours) == 1 and isinstance(ours[0].formatter, logformat.JsonFormatter)
+        assert all(h in root.handlers for h in saved[1])  # a host's handlers stay
     finally:
         root.setLevel(saved[0])
         root.handlers[:] = saved[1]

@@ -41,18 +41,19 @@ def test_build_refuses_a_plaintext_secret_without_echoing_it(
         f"apiVersion: v1\nkind: Secret\nmetadata: {{name: db}}\nstringData: {{pw: {CANARY}}}\n")
     code = cli.main(["build", str(tmp_path)])
     captured = capsys.readouterr()
-    assert code == 1
+    assert code == 6  # PolicyError, as for `seal check`
     assert "plaintext Secret in Git" in captured.err
     assert CANARY not in captured.out + captured.err
 
 
-def test_a_render_error_exits_1_and_bad_usage_exits_2(
+def test_a_render_error_exits_3_a_refused_url_6_and_bad_usage_2_as_in_seal(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "x.yaml").write_text("kind: ConfigMap\n")
-    assert cli.main(["build", str(tmp_path)]) == 1
+    assert cli.main(["build", str(tmp_path)]) == 3
+    assert "Error: x.yaml: document 1" in capsys.readouterr().err
     assert cli.main(["build", str(tmp_path), "--ref", "main"]) == 2
     assert cli.main(["build"]) == 2
-    assert cli.main(["build", "ext::sh -c x"]) == 1
+    assert cli.main(["build", "ext::sh -c x"]) == 6
     capsys.readouterr()
 
 
