@@ -15,6 +15,7 @@ import click
 
 from controller.commands import gitops as gitops_commands
 from controller.commands import keys as keys_commands
+from controller.commands import status as status_commands
 from sealer import errors
 
 
@@ -115,7 +116,7 @@ def controller(ctx: click.Context, namespace: str, watch_namespaces: tuple[str, 
 
 
 cli.add_command(keys_commands.keys_group)
-for _command in gitops_commands.COMMANDS:
+for _command in (*gitops_commands.COMMANDS, *status_commands.COMMANDS):
     cli.add_command(_command)
 
 
