@@ -345,8 +345,9 @@ def _reconcile(ctx: click.Context, kind: Kind, name: str, *, namespace: str | No
                    "GitSync and VaultSecret re-read their source on every reconcile.")
 @_timeout_option
 @click.pass_context
-def reconcile(ctx: click.Context, kind: str, name: str, namespace: str | None,
-              with_source: bool, timeout: float) -> None:
+def reconcile(  # noqa: PLR0917  (click passes every option as a parameter)
+        ctx: click.Context, kind: str, name: str, namespace: str | None,
+        with_source: bool, timeout: float) -> None:
     """Ask the controller to reconcile NAME now, wait, and print the outcome.
 
     Sets the annotation sealops.dev/reconcile-requested-at; done when the object's
