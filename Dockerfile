@@ -27,7 +27,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY sealer ./sealer
 COPY controller ./controller
-RUN pip wheel --wheel-dir /wheels .
+RUN pip wheel --wheel-dir /wheels ".[controller]"
 
 # --- runtime ---
 FROM ${PYTHON_IMAGE}
@@ -46,7 +46,7 @@ COPY --from=kustomize /out/kustomize /usr/local/bin/kustomize
 # Install from the builder's wheels only (no index): what was built is what runs. The wheels
 # are bind-mounted, so they never become a layer of this image.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-index --find-links /wheels sealops \
+    pip install --no-index --find-links /wheels "sealops[controller]" \
  && sealops --help >/dev/null
 USER 10001:10001
 WORKDIR /tmp

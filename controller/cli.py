@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from controller.commands import gitops as gitops_commands
+from controller.commands import keygens as keygen_commands
 from controller.commands import keys as keys_commands
 from controller.commands import status as status_commands
 from sealer import errors
@@ -116,11 +117,30 @@ def controller(ctx: click.Context, namespace: str, watch_namespaces: tuple[str, 
 
 
 cli.add_command(keys_commands.keys_group)
+for _command in keygen_commands.COMMANDS:
+    keys_commands.keys_group.add_command(_command)
 for _command in (*gitops_commands.COMMANDS, *status_commands.COMMANDS):
     cli.add_command(_command)
 
 
+# What `pip install sealops` leaves out: the operator stack, in the `controller` extra.
+CONTROLLER_STACK = frozenset({"kopf", "kubernetes", "hvac", "aiohttp", "prometheus_client"})
+EXIT_MISSING_STACK = 1
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in CONTROLLER_STACK:
+            raise
+        click.echo(f"error: sealops needs the controller extra (missing Python package "
+                   f"{exc.name!r}); install it with: pip install 'sealops[controller]'",
+                   err=True)
+        return EXIT_MISSING_STACK
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, standalone_mode=False)
     except click.exceptions.Abort:

@@ -15,8 +15,13 @@ from sealer.kube import client
 
 def load(*, kubeconfig: str | None = None, context: str | None = None) -> client.Connection:
     """Kubeconfig (explicit, $KUBECONFIG or ~/.kube/config), else in-cluster configuration."""
-    from kubernetes import config as kconfig
-    from kubernetes.client import Configuration
+    try:
+        from kubernetes import config as kconfig
+        from kubernetes.client import Configuration
+    except ModuleNotFoundError:  # `pip install sealops` is offline-only: say what to add
+        raise errors.ClusterError(
+            "reaching a cluster needs the Kubernetes client: pip install 'sealops[cluster]' "
+            "(or work offline with --cert FILE)") from None
 
     cfg = Configuration()
     try:
