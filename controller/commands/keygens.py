@@ -11,8 +11,10 @@
 
 The controller reloads its keyring on events of `active` key Secrets; a relabelled Secret
 no longer matches that filter, so `retire` also stamps `sealops.dev/keyring-changed-at` on the
-newest active generation, whose event makes every replica reload. Nothing here prints key
-material: only key ids (hashes of public keys), names and times.
+newest active generation, whose event makes every replica that watches the controller
+namespace reload at once. A replica that does not (`--watch-namespace` without it) picks up
+`new` and `retire` with its key-renewal loop, which reloads at least every minute. Nothing
+here prints key material: only key ids (hashes of public keys), names and times.
 """
 
 from __future__ import annotations
