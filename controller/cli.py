@@ -59,6 +59,8 @@ def cli(ctx: click.Context, kubeconfig: str | None, verbose: bool) -> None:
     Run the controller:        sealops controller --namespace sealops-system
     Apply a repository once:   sealops sync ./gitops-repo --path apps/shop/overlays/dev
     Back up the cluster keys:  sealops keys backup --namespace sealops-system --out keys.backup
+    What the controller did:   sealops get all -A
+    Ask for a run now:         sealops reconcile gitsync shop-dev -n shop-dev
     """
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
