@@ -188,7 +188,15 @@ def rows(kind: Kind, objects: list[dict[str, Any]], *, all_namespaces: bool, pre
     return table
 
 
+def printable(text: str) -> str:
+    """`text` safe for a terminal: control and bidi characters become `?`. Status fields come
+    from the controller, but anyone who may write an object's status could put escape
+    sequences there, and this output goes to an operator's terminal."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
 def render(table: list[list[str]]) -> str:
+    table = [[printable(cell) for cell in row] for row in table]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     return "\n".join("   ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
                      .rstrip() for row in table)
@@ -290,11 +298,11 @@ def _await(kube: Any, kind: Kind, name: str, *, namespace: str, stamp: str,
 
 def _outcome(kind: Kind, obj: dict[str, Any], *, with_source: bool) -> None:
     meta = obj["metadata"]
-    ready, reason, message = ready_of(obj)
+    ready, reason, message = (printable(part) for part in ready_of(obj))
     ident = f"{kind.name}/{meta['name']}"
     if with_source:
         for line in _source_lines(kind, obj):
-            click.echo(f"  {line}")
+            click.echo(f"  {printable(line)}")
     if ready != "True":
         raise _Failed(f"✗ {ident} not ready: {reason}: {message}")
     click.echo(f"✔ {ident} reconciled: {message}")

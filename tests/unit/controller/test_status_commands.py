@@ -82,3 +82,10 @@ def test_the_default_namespace_is_the_kubeconfig_contexts(tmp_path: Path) -> Non
     assert commands.default_namespace(str(config)) == "shop"
     assert commands.default_namespace(str(config), "b") == "default"
     assert commands.default_namespace(str(tmp_path / "missing")) == "default"
+
+
+def test_status_text_cannot_drive_the_operators_terminal() -> None:
+    hostile = _obj("x", reason="Bad\x1b[2J\u202eevil")
+    line = commands.render(commands.rows(commands.KINDS["vaultsecret"], [hostile],
+                                         all_namespaces=False, prefix=False, now=NOW))
+    assert "\x1b" not in line and "\u202e" not in line and "Bad?[2J?evil" in line
