@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from controller.commands import control as control_commands
 from controller.commands import gitops as gitops_commands
 from controller.commands import keygens as keygen_commands
 from controller.commands import keys as keys_commands
@@ -121,7 +122,8 @@ def controller(ctx: click.Context, namespace: str, watch_namespaces: tuple[str, 
 cli.add_command(keys_commands.keys_group)
 for _command in keygen_commands.COMMANDS:
     keys_commands.keys_group.add_command(_command)
-for _command in (*gitops_commands.COMMANDS, *status_commands.COMMANDS):
+for _command in (*gitops_commands.COMMANDS, *status_commands.COMMANDS,
+                 *control_commands.COMMANDS):
     cli.add_command(_command)
 
 

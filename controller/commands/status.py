@@ -1,26 +1,21 @@
-"""`sealops get|reconcile|suspend|resume|version`: what the controller did, and asking it again.
+"""`sealops get|version`: what the controller did, and what runs; helpers `control` shares.
 
-Flux-style status and control commands (a thin shell over the API server; nothing here talks
-to Vault or Git, and no command reads a Secret):
+Flux-style status commands (a thin shell over the API server; nothing here talks to Vault or
+Git, and no command reads a Secret); `controller.commands.control` holds the ones that act:
 
-    get KIND [-A | -n NS]        a table: NAME READY REASON <KEY|REVISION|REFRESHED> AGE
-                                 (NAMESPACE first with -A); KIND is sealedsecrets,
-                                 vaultsecrets, gitsyncs, stores or all
-    reconcile KIND NAME          set `sealops.dev/reconcile-requested-at` to a new timestamp,
-                                 wait until `status.lastHandledReconcileAt` echoes it, print the
-                                 Ready condition; exit 1 when it is False or the wait times out
-    suspend|resume gitsync NAME  spec.suspend true/false (resume then reconciles and waits)
-    version                      this client's version and the controller Deployment's image
+    get KIND [-A | -n NS]   a table: NAME READY REASON <KEY|REVISION|REFRESHED> AGE
+                            (NAMESPACE first with -A); KIND is sealedsecrets, vaultsecrets,
+                            gitsyncs, stores or all
+    version                 this client's version and the controller Deployment's image
 
 The namespace is -n, else the kubeconfig context's namespace, else `default` (as kubectl).
-Exit codes: 0 success, 1 failure (not Ready, timeout, not found), 2 usage.
+Exit codes: 0 success, 1 failure (no Deployment, an API error), 2 usage.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,10 +23,10 @@ import click
 
 from sealer import errors
 
-__all__ = ["COMMANDS", "get", "reconcile", "resume", "suspend", "version"]
+__all__ = ["COMMANDS", "KINDS", "Failed", "connect", "get", "guarded", "namespace_of",
+           "namespace_option", "printable", "ready_of", "timeout_option", "version"]
 
 EXIT_FAILURE = 1
-POLL_S = 0.5
 GROUP, VERSION = "sealops.dev", "v1alpha1"
 
 
@@ -79,7 +74,7 @@ ALIASES = {"sealedsecret": "sealedsecrets", "ss": "sealedsecrets",
            "gs": "gitsyncs", "store": "stores", "vaultstores": "stores"}
 
 
-class _Failed(click.ClickException):
+class Failed(click.ClickException):
     """Exit 1, printing the message to stderr."""
 
     exit_code = EXIT_FAILURE
@@ -88,14 +83,14 @@ class _Failed(click.ClickException):
         click.echo(self.message, err=True)
 
 
-def _guarded(call: Callable[[], Any]) -> Any:
+def guarded(call: Callable[[], Any]) -> Any:
     try:
         return call()
     except errors.SealopsError as exc:
-        raise _Failed(f"error: {exc}") from None
+        raise Failed(f"error: {exc}") from None
 
 
-def _connect(ctx: click.Context) -> Any:
+def connect(ctx: click.Context) -> Any:
     from sealer.kube import config
     return config.connect(kubeconfig=ctx.obj.get("kubeconfig"), context=ctx.obj.get("context"))
 
@@ -114,16 +109,16 @@ def default_namespace(kubeconfig: str | None, context: str | None = None) -> str
     return str(namespace) if namespace else "default"
 
 
-def _namespace(ctx: click.Context, namespace: str | None) -> str:
+def namespace_of(ctx: click.Context, namespace: str | None) -> str:
     return namespace or default_namespace(ctx.obj.get("kubeconfig"), ctx.obj.get("context"))
 
 
-def _namespace_option(func: Any) -> Any:
+def namespace_option(func: Any) -> Any:
     return click.option("-n", "--namespace", default=None,
                         help="Namespace (default: the kubeconfig context's, else default).")(func)
 
 
-def _parse_timeout(ctx: click.Context, param: click.Parameter, value: str) -> float:
+def parse_timeout(ctx: click.Context, param: click.Parameter, value: str) -> float:
     from controller.settings import parse_duration
     try:
         seconds = parse_duration(value).total_seconds() if not value.isdigit() else float(value)
@@ -134,8 +129,8 @@ def _parse_timeout(ctx: click.Context, param: click.Parameter, value: str) -> fl
     return seconds
 
 
-def _timeout_option(func: Any) -> Any:
-    return click.option("--timeout", default="2m", show_default=True, callback=_parse_timeout,
+def timeout_option(func: Any) -> Any:
+    return click.option("--timeout", default="2m", show_default=True, callback=parse_timeout,
                         help="How long to wait for the controller (e.g. 90s, 5m).")(func)
 
 
@@ -215,7 +210,7 @@ def _list(kube: Any, kind: Kind, *, namespace: str | None) -> list[dict[str, Any
 
 @click.command()
 @click.argument("what", default="all", metavar="[sealedsecrets|vaultsecrets|gitsyncs|stores|all]")
-@_namespace_option
+@namespace_option
 @click.option("-A", "--all-namespaces", is_flag=True, help="List across all namespaces.")
 @click.pass_context
 def get(ctx: click.Context, what: str, namespace: str | None, all_namespaces: bool) -> None:
@@ -226,17 +221,17 @@ def get(ctx: click.Context, what: str, namespace: str | None, all_namespaces: bo
                                  param_hint="KIND")
     if all_namespaces and namespace:
         raise click.UsageError("-A and -n exclude each other")
-    ns = None if all_namespaces else _namespace(ctx, namespace)
+    ns = None if all_namespaces else namespace_of(ctx, namespace)
     now = datetime.datetime.now(datetime.UTC)
 
     def run() -> None:
-        kube = _connect(ctx)
+        kube = connect(ctx)
         try:
             _print_tables(kube, GROUPS[what], namespace=ns, prefix=what == "all", now=now)
         finally:
             kube.close()
 
-    _guarded(run)
+    guarded(run)
 
 
 def _print_tables(kube: Any, names: tuple[str, ...], *, namespace: str | None, prefix: bool,
@@ -259,145 +254,6 @@ def _print_tables(kube: Any, names: tuple[str, ...], *, namespace: str | None, p
     if not printed:
         where = "any namespace" if namespace is None else f"namespace {namespace}"
         click.echo(f"no sealops objects found in {where}", err=True)
-
-
-# -- reconcile, suspend, resume -----------------------------------------------------------------
-
-def request_stamp(now: datetime.datetime) -> str:
-    """A new annotation value each call (RFC 3339 with microseconds, like Flux's RFC3339Nano)."""
-    return now.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _request(kube: Any, kind: Kind, name: str, *, namespace: str,
-             spec: dict[str, Any] | None = None) -> str:
-    from controller import status
-    stamp = request_stamp(datetime.datetime.now(datetime.UTC))
-    patch: dict[str, Any] = {"metadata": {"annotations": {status.RECONCILE_REQUESTED_AT: stamp}}}
-    if spec is not None:
-        patch["spec"] = spec
-    kube.patch(kind.resource, name, patch, namespace=namespace)
-    return stamp
-
-
-def _await(kube: Any, kind: Kind, name: str, *, namespace: str, stamp: str,
-           timeout: float) -> dict[str, Any]:
-    from controller import status
-    deadline = time.monotonic() + timeout
-    while True:
-        obj = kube.get(kind.resource, name, namespace=namespace)
-        if obj is None:
-            raise _Failed(f"error: {kind.kind} {namespace}/{name} was deleted while waiting")
-        if (obj.get("status") or {}).get(status.LAST_HANDLED) == stamp:
-            return dict(obj)
-        if time.monotonic() >= deadline:
-            raise _Failed(f"error: timed out after {timeout:g}s waiting for the controller to "
-                          f"handle the reconcile request of {kind.kind} {namespace}/{name} "
-                          "(is the controller running and watching this namespace?)")
-        time.sleep(POLL_S)
-
-
-def _outcome(kind: Kind, obj: dict[str, Any], *, with_source: bool) -> None:
-    meta = obj["metadata"]
-    ready, reason, message = (printable(part) for part in ready_of(obj))
-    ident = f"{kind.name}/{meta['name']}"
-    if with_source:
-        for line in _source_lines(kind, obj):
-            click.echo(f"  {printable(line)}")
-    if ready != "True":
-        raise _Failed(f"✗ {ident} not ready: {reason}: {message}")
-    click.echo(f"✔ {ident} reconciled: {message}")
-
-
-def _source_lines(kind: Kind, obj: dict[str, Any]) -> list[str]:
-    """What the run read from its source: GitSync and VaultSecret re-read theirs (git
-    ls-remote, the Vault paths) on every reconcile, so the request already covered it."""
-    state = obj.get("status") or {}
-    if kind.name == "gitsync":
-        return [f"source revision {state.get('lastAttemptedRevision') or 'unknown'} "
-                f"(applied: {state.get('lastAppliedRevision') or 'none'})"]
-    if kind.name == "vaultsecret":
-        return [f"Vault path {v.get('path')} version {v.get('version', '-')}"
-                for v in state.get("versions") or []] or ["no Vault versions recorded"]
-    return [f"opened with key generation {state.get('keyId') or 'unknown'}"]
-
-
-def _reconcile(ctx: click.Context, kind: Kind, name: str, *, namespace: str | None,
-               timeout: float, with_source: bool, spec: dict[str, Any] | None = None) -> None:
-    ns = _namespace(ctx, namespace)
-
-    def run() -> dict[str, Any]:
-        kube = _connect(ctx)
-        try:
-            obj = kube.get(kind.resource, name, namespace=ns)
-            if obj is None:
-                raise _Failed(f"error: {kind.kind} {ns}/{name} not found")
-            if spec is None and (obj.get("spec") or {}).get("suspend") is True:
-                raise _Failed(f"error: {kind.kind} {ns}/{name} is suspended; "
-                              f"run `sealops resume {kind.name} {name} -n {ns}`")
-            stamp = _request(kube, kind, name, namespace=ns, spec=spec)
-            click.echo(f"► {kind.name}/{name}: reconcile requested at {stamp}; waiting")
-            return _await(kube, kind, name, namespace=ns, stamp=stamp, timeout=timeout)
-        finally:
-            kube.close()
-
-    _outcome(kind, _guarded(run), with_source=with_source)
-
-
-@click.command()
-@click.argument("kind", type=click.Choice(["gitsync", "vaultsecret", "sealedsecret"]))
-@click.argument("name")
-@_namespace_option
-@click.option("--with-source", is_flag=True,
-              help="Also print what was read from the source (GitSync: the fetched revision; "
-                   "VaultSecret: the Vault versions; SealedSecret: the key generation). Both "
-                   "GitSync and VaultSecret re-read their source on every reconcile.")
-@_timeout_option
-@click.pass_context
-def reconcile(  # noqa: PLR0917  (click passes every option as a parameter)
-        ctx: click.Context, kind: str, name: str, namespace: str | None,
-        with_source: bool, timeout: float) -> None:
-    """Ask the controller to reconcile NAME now, wait, and print the outcome.
-
-    Sets the annotation sealops.dev/reconcile-requested-at; done when the object's
-    status.lastHandledReconcileAt shows the same value. Exit 1 when not Ready or on timeout.
-    """
-    _reconcile(ctx, KINDS[kind], name, namespace=namespace, timeout=timeout,
-               with_source=with_source)
-
-
-@click.command()
-@click.argument("kind", type=click.Choice(["gitsync"]))
-@click.argument("name")
-@_namespace_option
-@click.pass_context
-def suspend(ctx: click.Context, kind: str, name: str, namespace: str | None) -> None:
-    """Stop reconciling a GitSync (spec.suspend: true); its objects stay as they are."""
-    res, ns = KINDS[kind], _namespace(ctx, namespace)
-
-    def run() -> None:
-        kube = _connect(ctx)
-        try:
-            if kube.get(res.resource, name, namespace=ns) is None:
-                raise _Failed(f"error: {res.kind} {ns}/{name} not found")
-            kube.patch(res.resource, name, {"spec": {"suspend": True}}, namespace=ns)
-        finally:
-            kube.close()
-
-    _guarded(run)
-    click.echo(f"► {kind}/{name} suspended")
-
-
-@click.command()
-@click.argument("kind", type=click.Choice(["gitsync"]))
-@click.argument("name")
-@_namespace_option
-@_timeout_option
-@click.pass_context
-def resume(ctx: click.Context, kind: str, name: str, namespace: str | None,
-           timeout: float) -> None:
-    """Resume a suspended GitSync (spec.suspend: false), then reconcile it and wait."""
-    _reconcile(ctx, KINDS[kind], name, namespace=namespace, timeout=timeout,
-               with_source=False, spec={"suspend": False})
 
 
 # -- version -----------------------------------------------------------------------------------
@@ -447,7 +303,7 @@ def version(ctx: click.Context, client_only: bool, controller_namespace: str,
     def run() -> dict[str, Any] | None:
         from sealer.kube import client
         res = client.Resource("apps", "v1", "Deployment", "deployments", True)
-        kube = _connect(ctx)
+        kube = connect(ctx)
         try:
             found: dict[str, Any] | None = kube.get(res, deployment,
                                                     namespace=controller_namespace)
@@ -455,12 +311,12 @@ def version(ctx: click.Context, client_only: bool, controller_namespace: str,
         finally:
             kube.close()
 
-    found = _guarded(run)
+    found = guarded(run)
     if found is None:
-        raise _Failed(f"error: no Deployment {controller_namespace}/{deployment}: the "
+        raise Failed(f"error: no Deployment {controller_namespace}/{deployment}: the "
                       "controller is not installed there (see --controller-namespace)")
     for line in describe_deployment(found):
         click.echo(line)
 
 
-COMMANDS = (get, reconcile, suspend, resume, version)
+COMMANDS = (get, version)

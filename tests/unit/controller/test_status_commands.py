@@ -6,6 +6,7 @@ import datetime
 from pathlib import Path
 
 from controller import status
+from controller.commands import control
 from controller.commands import status as commands
 
 NOW = datetime.datetime(2026, 1, 2, 12, 0, 0, tzinfo=datetime.UTC)
@@ -47,8 +48,8 @@ def test_ages_read_like_kubectls() -> None:
 
 
 def test_each_reconcile_request_is_a_new_value_the_status_must_echo() -> None:
-    first = commands.request_stamp(NOW)
-    second = commands.request_stamp(NOW + datetime.timedelta(microseconds=1))
+    first = control.request_stamp(NOW)
+    second = control.request_stamp(NOW + datetime.timedelta(microseconds=1))
     assert first != second and first.endswith("Z")
     obj = {"metadata": {"annotations": {status.RECONCILE_REQUESTED_AT: first}},
            "status": {status.LAST_HANDLED: second}}
