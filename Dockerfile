@@ -30,7 +30,7 @@ COPY controller ./controller
 # Package data of controller.manifests (`sealops install`), reached through symlinks.
 COPY crds ./crds
 COPY deploy ./deploy
-RUN pip wheel --wheel-dir /wheels .
+RUN pip wheel --wheel-dir /wheels ".[controller]"
 
 # --- runtime ---
 FROM ${PYTHON_IMAGE}
@@ -49,7 +49,7 @@ COPY --from=kustomize /out/kustomize /usr/local/bin/kustomize
 # Install from the builder's wheels only (no index): what was built is what runs. The wheels
 # are bind-mounted, so they never become a layer of this image.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-index --find-links /wheels sealops \
+    pip install --no-index --find-links /wheels "sealops[controller]" \
  && sealops --help >/dev/null
 USER 10001:10001
 WORKDIR /tmp

@@ -14,9 +14,12 @@ import click
 
 from controller import logformat
 from controller.commands import clusteropts
+from controller.commands import control as control_commands
 from controller.commands import gitops as gitops_commands
 from controller.commands import install as install_commands
+from controller.commands import keygens as keygen_commands
 from controller.commands import keys as keys_commands
+from controller.commands import status as status_commands
 from sealer import errors
 from sealer.cli import options
 
@@ -52,6 +55,8 @@ def cli(ctx: click.Context, kubeconfig: str | None, context: str | None,
     Run the controller:        sealops controller --namespace sealops-system
     Apply a repository once:   sealops sync ./gitops-repo --path apps/shop/overlays/dev
     Back up the cluster keys:  sealops keys backup --namespace sealops-system --out keys.backup
+    What the controller did:   sealops get all -A
+    Ask for a run now:         sealops reconcile gitsync shop-dev -n shop-dev
     --kubeconfig and --context are taken here or after any subcommand that reaches a cluster.
     """
     logformat.configure(log_format=log_format, level="debug" if verbose else log_level)
@@ -114,11 +119,31 @@ def controller(ctx: click.Context, namespace: str, watch_namespaces: tuple[str, 
 
 cli.add_command(keys_commands.keys_group)
 cli.add_command(install_commands.install)
-for _command in gitops_commands.COMMANDS:
+for _command in keygen_commands.COMMANDS:
+    keys_commands.keys_group.add_command(_command)
+for _command in (*gitops_commands.COMMANDS, *status_commands.COMMANDS,
+                 *control_commands.COMMANDS):
     cli.add_command(_command)
 
 
+# What `pip install sealops` leaves out: the operator stack, in the `controller` extra.
+CONTROLLER_STACK = frozenset({"kopf", "kubernetes", "hvac", "aiohttp", "prometheus_client"})
+EXIT_MISSING_STACK = 1
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in CONTROLLER_STACK:
+            raise
+        click.echo(f"error: sealops needs the controller extra (missing Python package "
+                   f"{exc.name!r}); install it with: pip install 'sealops[controller]'",
+                   err=True)
+        return EXIT_MISSING_STACK
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, standalone_mode=False)
     except click.exceptions.Abort:

@@ -2,6 +2,11 @@
 
 Condition and Event messages are built by our code from object names, item keys and reasons;
 no API error text or exception text from a third party reaches them.
+
+One reconcile request for every kind (GitSync, SealedSecret, VaultSecret), as Flux's
+`reconcile.fluxcd.io/requestedAt`: setting the annotation `sealops.dev/reconcile-requested-at`
+to a new value (`sealops reconcile ...` writes a timestamp; the webhook Receiver does too) asks
+for a run now, and the object's `status.lastHandledReconcileAt` echoes the value once handled.
 """
 
 from __future__ import annotations
@@ -21,6 +26,20 @@ from sealer.kube import errors as kerrors
 logger = logging.getLogger(__name__)
 
 COMPONENT = "sealops-controller"
+RECONCILE_REQUESTED_AT = "sealops.dev/reconcile-requested-at"
+LAST_HANDLED = "lastHandledReconcileAt"
+
+
+def requested_at(obj: Mapping[str, Any]) -> str | None:
+    """The object's reconcile request (the annotation's value), None when absent or odd."""
+    value = ((obj.get("metadata") or {}).get("annotations") or {}).get(RECONCILE_REQUESTED_AT)
+    return value if isinstance(value, str) and value else None
+
+
+def request_pending(obj: Mapping[str, Any]) -> bool:
+    """True when the object carries a reconcile request its status does not yet echo."""
+    requested = requested_at(obj)
+    return requested is not None and requested != (obj.get("status") or {}).get(LAST_HANDLED)
 
 
 @dataclasses.dataclass(frozen=True)

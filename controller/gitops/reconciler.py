@@ -50,7 +50,7 @@ logger = logging.getLogger(__name__)
 
 GITSYNCS = client.Resource("sealops.dev", "v1alpha1", "GitSync", "gitsyncs", True)
 SERVICE_ACCOUNTS = client.Resource("", "v1", "ServiceAccount", "serviceaccounts", True)
-REQUESTED_AT = "sealops.dev/reconcile-requested-at"
+REQUESTED_AT = status.RECONCILE_REQUESTED_AT
 SERVICE_ACCOUNT_NOT_FOUND = "ServiceAccountNotFound"
 SERVICE_ACCOUNT_UNAVAILABLE = "ServiceAccountUnavailable"
 Key = tuple[str, str]

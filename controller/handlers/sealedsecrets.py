@@ -13,6 +13,7 @@ from typing import Any
 
 import kopf
 
+from controller import status as status_mod
 from controller.keys import stored
 from controller.unseal import desired, reconcile
 from sealer.kube import client
@@ -108,7 +109,10 @@ def _run(ctx: reconcile.Context, res: client.Resource, *, namespace: str, name: 
 
 
 def _status_only(body: Any) -> bool:
-    """A MODIFIED event caused by our own status write: nothing to do."""
+    """A MODIFIED event caused by our own status write: nothing to do (unless it carries a
+    reconcile request not yet handled: an annotation does not bump the generation)."""
+    if status_mod.request_pending(body):
+        return False
     status = body.get("status") or {}
     generation = body["metadata"].get("generation")
     ready = [c for c in status.get("conditions") or [] if c.get("type") == "Ready"]

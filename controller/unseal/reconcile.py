@@ -2,7 +2,9 @@
 
 Read the SealedSecret -> open every item -> check the target -> write the Secret only when it
 differs -> write status only when it changes -> post an Event on a change of outcome. A failure
-at any step leaves the last good Secret exactly as it was.
+at any step leaves the last good Secret exactly as it was. A reconcile request (the
+`sealops.dev/reconcile-requested-at` annotation, see `controller.status`) runs it again and is
+echoed in `status.lastHandledReconcileAt`.
 """
 
 from __future__ import annotations
@@ -211,6 +213,9 @@ def _report(ctx: Context, res: client.Resource, sealed: dict[str, Any], outcome:
     }
     if key in ctx.hints:
         wanted["keyId"] = ctx.hints[key].hex()
+    requested = status.requested_at(sealed)
+    if requested is not None:
+        wanted[status.LAST_HANDLED] = requested
     changed = status.patch_status(ctx.kube, res, sealed, wanted)
     if outcome.wrote or (changed and not outcome.ready):
         ctx.events.post(sealed, reason="Unsealed" if outcome.ready else "UnsealFailed",

@@ -7,8 +7,11 @@ Called by `controller.vaultsync.runtime` after each sync or store check. A Vault
     dataHash            keyed BLAKE2b of the synced data (`controller.vault.mapping.data_hash`)
     versions            [{path, version}]: the KV version read per path (no version on KV v1)
     refreshTime         when the Secret's data was last taken from Vault: set when the Secret
-                        or the synced hash/versions change, on recovery, and on a forced sync;
-                        an unchanged periodic refresh writes nothing at all
+                        or the synced hash/versions change, on recovery, and on a forced sync
+                        (a new `sealops.dev/reconcile-requested-at`, or the older
+                        `sealops.dev/force-sync`, annotation); an unchanged periodic refresh
+                        writes nothing at all
+    lastHandledReconcileAt  the `sealops.dev/reconcile-requested-at` value last handled
 
 A failure keeps dataHash, versions and refreshTime: they still describe the Secret in place.
 Messages come from `Outcome`, built from names, paths and reasons only.
@@ -52,6 +55,9 @@ def _wanted(ctx: context.Context, body: JSON, outcome: reconcile.Outcome, *,
         "conditions": status.merge_conditions(current.get("conditions") or [], [cond], now=now,
                                               generation=generation),
     }
+    requested = status.requested_at(body)
+    if requested is not None:
+        wanted[status.LAST_HANDLED] = requested
     if outcome.ready:
         wanted["dataHash"] = outcome.data_hash
         # A KV v1 path has no version: omit the field (a merge patch drops nulls anyway).

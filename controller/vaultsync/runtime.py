@@ -113,7 +113,8 @@ class Runtime:
         if event_type == "DELETED" or meta.get("deletionTimestamp"):
             self._forget(key)
             return
-        seen = (meta.get("uid"), meta.get("generation"), objects.force_value(obj))
+        seen = (meta.get("uid"), meta.get("generation"), objects.force_value(obj),
+                status.requested_at(obj))
         with self._lock:
             previous = self._seen.get(key)
             self._seen[key] = seen

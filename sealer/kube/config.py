@@ -23,8 +23,13 @@ def load(*, kubeconfig: str | None = None, context: str | None = None) -> client
     """
     found = kubeconfigs.files(kubeconfig)  # an explicit file that is missing fails here
     where = _check(kubeconfig, context, found) if found else _no_kubeconfig(context)
-    from kubernetes import config as kconfig  # after the checks: they need no kubernetes
-    from kubernetes.client import Configuration
+    try:  # after the checks: they need no kubernetes
+        from kubernetes import config as kconfig
+        from kubernetes.client import Configuration
+    except ModuleNotFoundError:  # `pip install sealops` is offline-only: say what to add
+        raise errors.ClusterError(
+            "reaching a cluster needs the Kubernetes client: pip install 'sealops[cluster]' "
+            "(or work offline with --cert FILE)") from None
 
     cfg = Configuration()
     if found:

@@ -70,6 +70,15 @@ def test_no_sink_ever_holds_the_git_password_or_a_plaintext_secret_from_git(
         captured = capsys.readouterr()
         outputs.append(captured.out + captured.err)
         assert code == expected, (args, captured)
+    # The status commands print conditions and revisions of the same failing GitSyncs.
+    for args, expected in ((["get", "gitsyncs"], 0), (["reconcile", "gitsync", "ok",
+                                                        "--with-source"], 0),
+                           (["reconcile", "gitsync", "wrong", "--with-source"], 1),
+                           (["reconcile", "gitsync", "rejected"], 1)):
+        code = cli.main(["--kubeconfig", str(kubeconfig), *args, "-n", gitops.namespace])
+        captured = capsys.readouterr()
+        outputs.append(captured.out + captured.err)
+        assert code == expected, (args, captured)
 
     sinks: dict[str, str] = {
         "controller log": ctl.log_text(),

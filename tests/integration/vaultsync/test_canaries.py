@@ -9,10 +9,12 @@ import json
 import secrets
 import urllib.parse
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from controller import cli
 from sealer.kube import client
 from tests.integration.controller_fixtures import RunningController, StartController
 from tests.integration.vaultsync import helpers
@@ -111,7 +113,7 @@ def _drive_the_failure_matrix(kube: Any, namespace: str, vault: VaultTestServer)
 
 def test_no_canary_reaches_the_log_events_status_or_annotations(
     kube: Any, namespace: str, start_controller: StartController,
-    canary_vault: VaultTestServer,
+    canary_vault: VaultTestServer, kubeconfig: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     vault = canary_vault
     helpers.allow_shop(vault)
@@ -131,8 +133,9 @@ def test_no_canary_reaches_the_log_events_status_or_annotations(
                                               "user": (VALUE + "-user").encode()})
     helpers.wait_data(kube, namespace, "via-approle", {"pw": VALUE.encode()})
     _drive_the_failure_matrix(kube, namespace, vault)
-
     sinks = _sinks(kube, namespace, ctl)
+    sinks["sealops get/reconcile"] = _status_commands(kubeconfig, namespace, capsys)
+
     hits = [(sink, form) for sink, text in sinks.items()
             for canary in (VALUE, TOKEN, SECRET_ID) for form in _forms(canary) if form in text]
     assert hits == []
@@ -142,3 +145,18 @@ def test_no_canary_reaches_the_log_events_status_or_annotations(
     # Positive control: the same search finds the canary where it belongs, in Secret data.
     secret = helpers.get_secret(kube, namespace, "db")
     assert secret is not None and any(form in json.dumps(secret["data"]) for form in _forms(VALUE))
+
+
+def _status_commands(kubeconfig: Path, namespace: str,
+                     capsys: pytest.CaptureFixture[str]) -> str:
+    """What `sealops get` and `sealops reconcile --with-source` print for the same objects."""
+    outputs = []
+    for args, expected in ((["get", "all"], 0), (["reconcile", "vaultsecret", "db",
+                                                  "--with-source"], 0),
+                           (["reconcile", "vaultsecret", "denied", "--with-source"], 1),
+                           (["reconcile", "vaultsecret", "dup"], 1)):
+        code = cli.main(["--kubeconfig", str(kubeconfig), *args, "-n", namespace])
+        captured = capsys.readouterr()
+        assert code == expected, (args, captured)
+        outputs.append(captured.out + captured.err)
+    return "\n".join(outputs)
