@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv cluster-binaries cluster cluster-down demo lint test test-unit test-integration bench clean
+.PHONY: help venv cluster-binaries chromium cluster cluster-down demo lint test test-unit test-integration bench clean
 
 help:
 	@echo "make demo          set up, start a local control plane and run the end-to-end demo"
@@ -25,6 +25,9 @@ $(STAMP): pyproject.toml
 cluster-binaries:
 	bash scripts/setup-control-plane.sh
 
+chromium:
+	bash scripts/setup-chromium.sh
+
 cluster: venv cluster-binaries
 	$(PY) -m tests.harness.controlplane up --state-dir .cluster
 
@@ -42,10 +45,10 @@ lint: venv
 test-unit: venv
 	$(VENV)/bin/pytest tests/unit -q -p no:cacheprovider
 
-test-integration: venv cluster-binaries
+test-integration: venv cluster-binaries chromium
 	$(VENV)/bin/pytest tests/integration -q -p no:cacheprovider
 
-test: venv cluster-binaries lint
+test: venv cluster-binaries chromium lint
 	$(VENV)/bin/pytest tests -q -p no:cacheprovider
 
 bench: venv cluster-binaries

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from controller.commands import dashboard as dashboard_commands
 from controller.commands import gitops as gitops_commands
 from controller.commands import keys as keys_commands
 from sealer import errors
@@ -115,6 +116,7 @@ def controller(ctx: click.Context, namespace: str, watch_namespaces: tuple[str, 
 
 
 cli.add_command(keys_commands.keys_group)
+cli.add_command(dashboard_commands.dashboard)
 for _command in gitops_commands.COMMANDS:
     cli.add_command(_command)
 

@@ -54,3 +54,19 @@ def connect(*, kubeconfig: str | None = None, context: str | None = None,
     kube = client.KubeClient(load(kubeconfig=kubeconfig, context=context), timeout=timeout,
                              pool_size=pool_size)
     return kube if impersonate is None else kube.impersonating(impersonate)
+
+
+def context_namespace(*, kubeconfig: str | None = None, context: str | None = None) -> str | None:
+    """The namespace the kubeconfig's (current or named) context sets, like kubectl's default;
+    None when it sets none or there is no kubeconfig (in-cluster)."""
+    from kubernetes import config as kconfig
+
+    try:
+        contexts, active = kconfig.list_kube_config_contexts(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig)
+    except (kconfig.ConfigException, OSError, ValueError, TypeError):
+        return None
+    chosen = active if context is None else next(
+        (c for c in contexts or [] if c.get("name") == context), None)
+    namespace = ((chosen or {}).get("context") or {}).get("namespace")
+    return namespace if isinstance(namespace, str) and namespace else None
