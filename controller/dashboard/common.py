@@ -12,9 +12,10 @@ import dataclasses
 import datetime
 import enum
 import re
-import urllib.parse
 from collections.abc import Mapping
 from typing import Any
+
+from controller.sources import urls
 
 __all__ = ["Condition", "State", "age", "condition", "display_url", "mapping", "meta",
            "parse_time", "state_of", "text"]
@@ -109,25 +110,11 @@ def state_of(ready: Condition | None, *, reconciling: Condition | None = None,
 
 
 def display_url(value: object) -> str:
-    """A source or server URL without user info, query or fragment.
-
-    `user@host:path` (scp-like git) keeps only what follows the last "@"; anything
-    unparseable is shown as "(invalid URL)" rather than echoed: it may be a pasted credential.
-    """
+    """A source or server URL without user info, query or fragment (the controller's own
+    `redact_url`, which over-redacts rather than leaks: a password holding "/" or "@" goes
+    with everything up to the last "@")."""
     raw = text(value, limit=2048)
-    if not raw:
-        return ""
-    if "://" not in raw:
-        return text(raw.rpartition("@")[2])
-    try:
-        parts = urllib.parse.urlsplit(raw)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "(invalid URL)"
-    if ":" in host:
-        host = f"[{host}]"
-    return text(urllib.parse.urlunsplit((parts.scheme, host + port, parts.path, "", "")))
+    return text(urls.redact_url(raw)) if raw else ""
 
 
 def meta(obj: Mapping[str, Any]) -> tuple[str, str, datetime.datetime | None]:
