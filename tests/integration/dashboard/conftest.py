@@ -219,3 +219,7 @@ def problems_of(dom: str) -> list[str]:
     parser = _RowParser()
     parser.feed(dom)
     return parser.problems
+
+
+# The GitOps tests' git server and repository fixture (it needs only kube, namespace, tmp_path).
+from tests.integration.gitops.conftest import gitops  # noqa: E402,F401

@@ -33,6 +33,7 @@ from tests.integration.dashboard.conftest import (
     problems_of,
     rows_of,
 )
+from tests.integration.gitops.conftest import GitOpsEnv, configmap, dump
 from tests.integration.vaultsync import helpers as vault_helpers
 from tests.vaultserver import ManualClock, VaultTestServer
 
@@ -69,9 +70,10 @@ def _wait_ready(kube: Any, res: client.Resource, namespace: str, name: str,
     return found
 
 
-def _populate(kube: Any, namespace: str, ctl: Any, vault: VaultTestServer) -> dict[str, Any]:
-    """A Ready SealedSecret and VaultSecret, a GitSync that cannot fetch and one whose URL
-    holds a password: what the pages must show (and must not)."""
+def _populate(kube: Any, namespace: str, ctl: Any, vault: VaultTestServer,
+              git: GitOpsEnv) -> dict[str, Any]:
+    """A Ready SealedSecret, VaultSecret and GitSync, a GitSync that cannot fetch and one
+    whose URL holds a password: what the pages must show (and must not)."""
     template_data = {"static": base64.b64encode(TEMPLATE.encode()).decode()}
     sealed = sealed_secret(namespace=namespace, name="db", data={"password": SEALED.encode()},
                            public=ctl.public(),
@@ -89,19 +91,24 @@ def _populate(kube: Any, namespace: str, ctl: Any, vault: VaultTestServer) -> di
             "apiVersion": "sealops.dev/v1alpha1", "kind": "GitSync",
             "metadata": {"name": name, "namespace": namespace},
             "spec": {"url": url, "interval": "10m"}}, namespace=namespace)
+    sha = git.push({"apps/cm.yaml": dump(configmap("settings"), configmap("features"))})
+    git.credentials_secret()
+    git.create_gitsync("shop", path="apps", interval="10m")
     broken = _wait_ready(kube, kinds.GITSYNCS, namespace, "broken", "False")
+    git.wait_ready(sha, name="shop")
     _wait_ready(kube, kinds.GITSYNCS, namespace, "leaky", "False")
     _wait_ready(kube, kinds.SEALED_SECRETS, namespace, "db", "True")
     _wait_ready(kube, kinds.VAULT_SECRETS, namespace, "db-vault", "True")
-    return {"broken": broken, "ciphertext": sealed["spec"]["encryptedData"]["password"]}
+    return {"broken": broken, "ciphertext": sealed["spec"]["encryptedData"]["password"],
+            "sha": sha}
 
 
 def test_the_dashboard_in_a_real_browser_shows_the_cluster_state_and_never_a_secret_value(
         kube: Any, kubeconfig: Path, namespace: str, start_controller: StartController,
-        canary_vault: VaultTestServer, start_dashboard: StartDashboard,
+        canary_vault: VaultTestServer, gitops: GitOpsEnv, start_dashboard: StartDashboard,
         browser: Browser) -> None:
     ctl = start_controller(watch=namespace)
-    made = _populate(kube, namespace, ctl, canary_vault)
+    made = _populate(kube, namespace, ctl, canary_vault, gitops)
     board = start_dashboard(kubeconfig=kubeconfig, args=(
         "-n", namespace, "--controller-namespace", ctl.key_namespace, "--refresh", "30"))
 
@@ -117,6 +124,8 @@ def test_the_dashboard_in_a_real_browser_shows_the_cluster_state_and_never_a_sec
                   if r.kind == "GitSync" and r.name == f"{namespace}/broken"]
         assert row.css == "status-failed", (page, row)
         assert broken["reason"] in row.text and broken["reason"] == "FetchFailed"
+    (healthy,) = [r for r in rows_of(doms["/gitsyncs"]) if r.name == f"{namespace}/shop"]
+    assert healthy.css == "status-ok" and made["sha"] in healthy.text
     (detail,) = rows_of(doms["/gitsyncs/broken"])
     assert "status-failed" in detail.css and broken["message"][:60] in detail.text
 
@@ -148,7 +157,7 @@ def test_the_dashboard_in_a_real_browser_shows_the_cluster_state_and_never_a_sec
              **{f"http {p}": b for p, b in served.items()},
              "dashboard log": board.log.read_text(errors="replace")}
     for sink, text in sinks.items():
-        for canary in CANARIES:
+        for canary in (*CANARIES, gitops.password):
             for form in forms(canary):
                 assert form not in text, f"{sink} holds canary {canary} as {form!r}"
         assert made["ciphertext"][:40] not in text, f"{sink} shows ciphertext"
