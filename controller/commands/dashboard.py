@@ -8,9 +8,6 @@ the port then reads the cluster with the caller's rights.
 
 from __future__ import annotations
 
-import asyncio
-import signal
-import webbrowser
 from typing import Any
 
 import click
@@ -18,6 +15,7 @@ import click
 __all__ = ["dashboard"]
 
 DEFAULT_PORT = 9333
+API_TIMEOUT_S = 15.0  # one slow list leaves its section stale, not the page hanging for long
 
 
 @click.command()
@@ -44,6 +42,8 @@ DEFAULT_PORT = 9333
 @click.pass_context
 def dashboard(ctx: click.Context, /, **opts: Any) -> None:
     """Serve a read-only web view of GitSyncs, secrets, stores, keys and Events."""
+    import asyncio
+
     from controller.dashboard import server
     from sealer.kube import config
 
@@ -59,19 +59,27 @@ def dashboard(ctx: click.Context, /, **opts: Any) -> None:
     if not opts["all_namespaces"]:
         scope = opts["namespace"] or config.context_namespace(
             kubeconfig=kubeconfig, context=context) or "default"
-    kube = config.connect(kubeconfig=kubeconfig, context=context)
+    kube = config.connect(kubeconfig=kubeconfig, context=context, timeout=API_TIMEOUT_S)
     settings = server.Settings(namespace=scope,
                                controller_namespace=opts["controller_namespace"],
                                refresh_seconds=opts["refresh"])
     try:
         asyncio.run(_serve(server.Dashboard(kube, settings), address=address,
                            port=opts["port"], open_browser=opts["open_browser"], scope=scope))
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        raise click.ClickException(
+            f"cannot listen on {address}:{opts['port']}: {exc.strerror or type(exc).__name__}"
+        ) from None
     finally:
         kube.close()
 
 
 async def _serve(board: Any, *, address: str, port: int, open_browser: bool,
                  scope: str | None) -> None:
+    import asyncio
+    import signal
+    import webbrowser
+
     from controller.dashboard import server
 
     stop = asyncio.Event()
