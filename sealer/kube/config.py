@@ -15,6 +15,7 @@ from sealer.kube import client
 
 def load(*, kubeconfig: str | None = None, context: str | None = None) -> client.Connection:
     """Kubeconfig (explicit, $KUBECONFIG or ~/.kube/config), else in-cluster configuration."""
+    import yaml
     from kubernetes import config as kconfig
     from kubernetes.client import Configuration
 
@@ -29,7 +30,7 @@ def load(*, kubeconfig: str | None = None, context: str | None = None) -> client
         else:
             kconfig.load_incluster_config(  # type: ignore[no-untyped-call]
                 client_configuration=cfg)
-    except (kconfig.ConfigException, OSError, ValueError, TypeError) as exc:
+    except (kconfig.ConfigException, yaml.YAMLError, OSError, ValueError, TypeError) as exc:
         raise errors.ClusterError(
             f"cannot load cluster configuration ({type(exc).__name__}); "
             "set --kubeconfig or KUBECONFIG"
@@ -59,12 +60,13 @@ def connect(*, kubeconfig: str | None = None, context: str | None = None,
 def context_namespace(*, kubeconfig: str | None = None, context: str | None = None) -> str | None:
     """The namespace the kubeconfig's (current or named) context sets, like kubectl's default;
     None when it sets none or there is no kubeconfig (in-cluster)."""
+    import yaml
     from kubernetes import config as kconfig
 
     try:
         contexts, active = kconfig.list_kube_config_contexts(  # type: ignore[no-untyped-call]
             config_file=kubeconfig)
-    except (kconfig.ConfigException, OSError, ValueError, TypeError):
+    except (kconfig.ConfigException, yaml.YAMLError, OSError, ValueError, TypeError):
         return None
     chosen = active if context is None else next(
         (c for c in contexts or [] if c.get("name") == context), None)
