@@ -23,18 +23,23 @@ __all__ = ["EventRow", "GitSyncRow", "Run", "SealedSecretRow", "Stage", "StoreRo
            "store_row", "vault_secret_row"]
 
 MAX_RUNS = 10
+MAX_STAGES = 12
 MAX_INVENTORY = 500
 _OK_OUTCOMES = frozenset({"succeeded", "success", "ok", "true", "ready", "applied"})
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h))+$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-_STAGES = ("fetch", "render", "secrets", "apply", "prune")
+STAGES = ("fetch", "render", "policy", "secrets", "apply", "prune")  # coloured; others grey
 
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
     name: str
     seconds: float
+
+    @property
+    def css(self) -> str:
+        return f"stage-{self.name}" if self.name in STAGES else "stage-other"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,46 +196,55 @@ def seconds(value: object) -> float | None:
 
 
 def _stages(value: object) -> tuple[Stage, ...]:
-    """Stages as a {name: duration} mapping or a [{name, duration}] list, in pipeline order."""
+    """Stages as a [{name, durationSeconds}] list (what the controller writes, in the order
+    reached) or a {name: duration} mapping; unreadable ones are dropped."""
     pairs: list[tuple[object, object]] = []
     if isinstance(value, Mapping):
         pairs = list(value.items())
     elif isinstance(value, list):
-        pairs = [(common.mapping(v).get("name"), common.mapping(v).get("duration"))
-                 for v in value]
-    found = {}
-    for key, duration in pairs:
+        for item in value[:MAX_STAGES]:
+            stage = common.mapping(item)
+            took = stage.get("durationSeconds", stage.get("duration"))
+            pairs.append((stage.get("name"), took))
+    found: dict[str, float] = {}
+    for key, duration in pairs[:MAX_STAGES]:
         took = seconds(duration)
-        if isinstance(key, str) and took is not None:
-            found[common.text(key, limit=32)] = took
-    order = {name: i for i, name in enumerate(_STAGES)}
-    return tuple(Stage(k, v) for k, v in sorted(found.items(),
-                                                key=lambda kv: order.get(kv[0], 99)))
+        if isinstance(key, str) and key and took is not None:
+            found.setdefault(common.text(key, limit=32), took)
+    return tuple(Stage(k, v) for k, v in found.items())
+
+
+def _outcome(entry: Mapping[str, Any]) -> tuple[str, common.State]:
+    """The run's outcome text and state: from `ready` (a bool, as the controller writes it),
+    else from an outcome/status string."""
+    ready = entry.get("ready")
+    if isinstance(ready, bool):
+        return ("Ready" if ready else "Not ready"), \
+            (common.State.OK if ready else common.State.FAILED)
+    outcome = common.text(entry.get("outcome") or entry.get("lastReconciledStatus")
+                          or entry.get("status"), limit=80)
+    if not outcome:
+        return "", common.State.UNKNOWN
+    return outcome, (common.State.OK if outcome.lower() in _OK_OUTCOMES
+                     else common.State.FAILED)
 
 
 def _run(entry: Mapping[str, Any]) -> Run:
-    """One history entry, read leniently: sealops writes {revision, outcome, reason, duration,
-    time, stages}; Flux-shaped entries (lastReconciledStatus, ...) are read as well."""
+    """One history entry, read leniently: the controller writes {revision, reason, ready,
+    time, durationSeconds, stages}; Flux-shaped entries (lastReconciledStatus, ...) and
+    {outcome, duration} are read as well."""
     revision = (entry.get("revision") or common.mapping(entry.get("metadata")).get("revision")
                 or entry.get("digest"))
-    outcome = common.text(entry.get("outcome") or entry.get("lastReconciledStatus")
-                          or entry.get("status"), limit=80)
-    reason = common.text(entry.get("reason"), limit=80)
-    if not outcome:
-        state = common.State.UNKNOWN
-    elif outcome.lower() in _OK_OUTCOMES:
-        state = common.State.OK
-    else:
-        state = common.State.FAILED
+    outcome, state = _outcome(entry)
     finished = None
     for key in ("time", "finishedAt", "lastReconciled", "startedAt"):
         finished = finished or common.parse_time(entry.get(key))
     took = None
-    for key in ("duration", "durationSeconds", "lastReconciledDuration"):
+    for key in ("durationSeconds", "duration", "lastReconciledDuration"):
         took = took if took is not None else seconds(entry.get(key))
-    return Run(revision=common.text(revision, limit=120), outcome=outcome, reason=reason,
-               seconds=took, finished=finished, state=state,
-               stages=_stages(entry.get("stages")))
+    return Run(revision=common.text(revision, limit=120), outcome=outcome,
+               reason=common.text(entry.get("reason"), limit=80), seconds=took,
+               finished=finished, state=state, stages=_stages(entry.get("stages")))
 
 
 def history(status: Mapping[str, Any]) -> tuple[Run, ...]:

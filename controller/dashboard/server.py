@@ -26,7 +26,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from controller.dashboard import collect, common, timeline
+from controller.dashboard import collect, common, rows, timeline
 from sealer.kube import client
 
 __all__ = ["Dashboard", "Settings", "allowed_hosts", "environment", "is_loopback", "serve"]
@@ -69,6 +69,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True)
     env.filters["age"] = common.age
     env.globals["State"] = common.State
+    env.globals["stages"] = rows.STAGES
     env.globals["run_bars"] = timeline.run_bars
     env.globals["stage_segments"] = timeline.stage_segments
     env.globals["longest"] = timeline.longest

@@ -61,7 +61,7 @@ def stage_segments(run: rows.Run, *, longest: float, width: int = 400) -> list[S
     out, x = [], 0
     for stage in run.stages:
         span = max(1, round(width * stage.seconds / longest))
-        out.append(Segment(x=x, width=span, css=f"stage-{stage.name}",
+        out.append(Segment(x=x, width=span, css=stage.css,
                            title=f"{stage.name} {_took(stage.seconds)}"))
         x += span
     return out

@@ -23,8 +23,10 @@ def _gitsync(name: str, ready: str, reason: str, message: str) -> dict[str, Any]
             "spec": {"url": "https://git.example/app.git"},
             "status": {"conditions": [{"type": "Ready", "status": ready, "reason": reason,
                                        "message": message}],
-                       "history": [{"revision": "main@sha1:1", "outcome": "Failed",
-                                    "duration": "2s", "time": "2026-12-03T11:30:00Z"}]}}
+                       "history": [{"revision": "main@sha1:1", "reason": "FetchFailed",
+                                    "ready": False, "durationSeconds": 2,
+                                    "time": "2026-12-03T11:30:00Z",
+                                    "stages": [{"name": "fetch", "durationSeconds": 2}]}]}}
 
 
 def _snapshot(**sections: Any) -> collect.Snapshot:
@@ -103,7 +105,9 @@ def test_the_gitsync_page_shows_the_run_history_and_the_inventory() -> None:
         refresh=0, row=row)
     parsed = _Rows()
     parsed.feed(text)
-    assert ("status-failed", "30m main@sha1:1 Failed 2.00 s -") in parsed.rows
+    assert ("status-failed", "30m main@sha1:1 Not ready FetchFailed 2.00 s fetch 2.0 s") \
+        in parsed.rows
+    assert '<rect class="stage-fetch" x="0" y="0" width="400" height="14">' in text
     assert "<li>Deployment shop/web</li>" in text and "Inventory (1)" in text
 
 
@@ -134,3 +138,16 @@ def test_the_cli_refuses_a_non_loopback_address_without_the_explicit_flag() -> N
 def test_the_cli_refuses_a_namespace_with_all_namespaces() -> None:
     result = CliRunner().invoke(cli.cli, ["dashboard", "-n", "shop", "-A"])
     assert result.exit_code == 2 and "either --namespace or --all-namespaces" in result.output
+
+
+def test_the_gitsync_list_draws_one_bar_per_run_coloured_by_outcome() -> None:
+    obj = _gitsync("app", "True", "Succeeded", "Applied revision")
+    obj["status"]["history"].insert(0, {"revision": "main@sha1:2", "reason": "Succeeded",
+                                        "ready": True, "durationSeconds": 1,
+                                        "time": "2026-12-03T11:40:00Z"})
+    row = rows.gitsync_row(obj)
+    text = server.environment().get_template("gitsyncs.html").render(
+        snap=_snapshot(gitsyncs=collect.Section((row,))), page="gitsyncs",
+        pages=server.PAGES, refresh=0)
+    assert '<rect class="run-failed" x="0" y="0" width="10" height="24">' in text
+    assert '<rect class="run-ok" x="14" y="12" width="10" height="12">' in text

@@ -52,22 +52,39 @@ def test_inventory_entries_are_shown_as_kind_and_name_and_bad_ones_as_unreadable
     assert row.inventory_count == 4
 
 
-def test_history_is_newest_first_with_durations_and_stages_read_leniently() -> None:
+def test_history_as_the_controller_writes_it_is_newest_first_with_stages_in_order() -> None:
+    row = rows.gitsync_row(_gitsync(history=[
+        {"revision": "main@sha1:2", "reason": "ApplyFailed", "ready": False,
+         "time": "2026-12-03T11:00:00Z", "durationSeconds": 0.4,
+         "stages": [{"name": "fetch", "durationSeconds": 0.1},
+                    {"name": "render", "durationSeconds": 0.05},
+                    {"name": "apply", "durationSeconds": 0.25}]},
+        {"revision": "main@sha1:1", "reason": "Succeeded", "ready": True,
+         "time": "2026-12-03T10:00:00Z", "durationSeconds": 1.5,
+         "stages": [{"name": "fetch", "durationSeconds": 1}, {"name": "x<y", "durationSeconds": 0},
+                    {"name": "bad", "durationSeconds": "soon"}]},
+    ]))
+    failed, ok = row.runs
+    assert (failed.revision, failed.outcome, failed.reason, failed.state, failed.seconds) == \
+        ("main@sha1:2", "Not ready", "ApplyFailed", common.State.FAILED, 0.4)
+    assert [(s.name, s.css) for s in failed.stages] == [
+        ("fetch", "stage-fetch"), ("render", "stage-render"), ("apply", "stage-apply")]
+    assert ok.state is common.State.OK and ok.outcome == "Ready"
+    assert [(s.name, s.css) for s in ok.stages] == [("fetch", "stage-fetch"),
+                                                    ("x<y", "stage-other")]
+
+
+def test_other_history_shapes_are_read_leniently_and_sorted_by_time() -> None:
     row = rows.gitsync_row(_gitsync(history=[
         {"revision": "main@sha1:1", "outcome": "Succeeded", "duration": "1.5s",
-         "time": "2026-12-03T10:00:00Z",
-         "stages": {"apply": "1s", "fetch": "250ms", "bogus": "soon"}},
-        {"revision": "main@sha1:2", "outcome": "Failed", "reason": "ApplyFailed",
-         "duration": 0.4, "time": "2026-12-03T11:00:00Z",
-         "stages": [{"name": "fetch", "duration": 0.1}, {"name": "render", "duration": "x"}]},
+         "time": "2026-12-03T10:00:00Z", "stages": {"fetch": "250ms", "apply": "1s"}},
+        {"revision": "main@sha1:2", "outcome": "Failed", "time": "2026-12-03T11:00:00Z"},
         {"metadata": {"revision": "main@sha1:3"}, "lastReconciledStatus": "Ready",
          "lastReconciledDuration": "2m3s", "lastReconciled": "2026-12-03T09:00:00Z"},
         "not an entry"]))
     assert [r.revision for r in row.runs] == ["main@sha1:2", "main@sha1:1", "main@sha1:3"]
     failed, ok, flux = row.runs
-    assert failed.state is common.State.FAILED and failed.reason == "ApplyFailed"
-    assert failed.stages == (rows.Stage("fetch", 0.1),)
-    assert ok.state is common.State.OK and ok.seconds == 1.5
+    assert failed.state is common.State.FAILED and failed.seconds is None
     assert ok.stages == (rows.Stage("fetch", 0.25), rows.Stage("apply", 1.0))
     assert flux.state is common.State.OK and flux.seconds == 123.0
 
