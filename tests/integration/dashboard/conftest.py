@@ -13,10 +13,12 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -223,3 +225,49 @@ def problems_of(dom: str) -> list[str]:
 
 # The GitOps tests' git server and repository fixture (it needs only kube, namespace, tmp_path).
 from tests.integration.gitops.conftest import gitops  # noqa: E402,F401
+
+
+def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
+    """(width, height, rows of RGB(A) bytes) of an 8-bit non-interlaced PNG, as Chromium
+    writes its screenshots; enough to count coloured pixels without an imaging library."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, header = 8, b"", b""
+    while pos < len(data):
+        length = struct.unpack(">I", data[pos:pos + 4])[0]
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        header = body if kind == b"IHDR" else header
+        idat += body if kind == b"IDAT" else b""
+        pos += 12 + length
+    width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    assert depth == 8 and color in (2, 6) and interlace == 0, (depth, color, interlace)
+    step = 3 if color == 2 else 4
+    raw, stride = zlib.decompress(idat), width * (3 if color == 2 else 4)
+    rows, previous = [], bytearray(stride)
+    for y in range(height):
+        start = y * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        for i in range(stride):
+            left = line[i - step] if i >= step else 0
+            up, corner = previous[i], previous[i - step] if i >= step else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                pred = left if pa <= pb and pa <= pc else (up if pb <= pc else corner)
+                line[i] = (line[i] + pred) & 0xFF
+        rows.append(bytes(line))
+        previous = line
+    return width, step, rows
+
+
+def count_colour(png: Path, rgb: tuple[int, int, int]) -> int:
+    """How many pixels of the screenshot have exactly this colour."""
+    width, step, rows = png_pixels(png.read_bytes())
+    target = bytes(rgb)
+    return sum(1 for line in rows for x in range(width)
+               if line[x * step:x * step + 3] == target)

@@ -29,6 +29,7 @@ from tests.integration.dashboard.conftest import (
     ROOT,
     Browser,
     StartDashboard,
+    count_colour,
     limited_kubeconfig,
     problems_of,
     rows_of,
@@ -46,6 +47,7 @@ VAULT_TOKEN = f"vault-token-canary-{TAG}"
 URL_PASSWORD = f"url-canary-{TAG}"
 CANARIES = (SEALED, TEMPLATE, ANNOTATION, VAULT_VALUE, VAULT_TOKEN, URL_PASSWORD)
 PAGES = ("/", "/gitsyncs", "/secrets", "/stores", "/keys", "/events")
+FAILED_RED = (0xCF, 0x22, 0x2E)  # --failed in controller/dashboard/static/dashboard.css
 
 
 def forms(canary: str) -> set[str]:
@@ -146,6 +148,10 @@ def test_the_dashboard_in_a_real_browser_shows_the_cluster_state_and_never_a_sec
     shots = {page: browser.screenshot(board.url.rstrip("/") + page,
                                       f"dashboard{page.replace('/', '-') or '-'}.png")
              for page in ("/", "/gitsyncs", "/secrets", "/keys")}
+    # Red is drawn, not just a class name: the failure colour fills the failing rows' borders
+    # and Ready badges, and appears nowhere on a page where nothing fails.
+    assert count_colour(shots["/gitsyncs"], FAILED_RED) > 500
+    assert count_colour(shots["/keys"], FAILED_RED) == 0
     if os.environ.get("SEALOPS_UPDATE_SCREENSHOT"):
         shutil.copy(shots["/"], ROOT / "docs" / "dashboard.png")
 
@@ -162,7 +168,8 @@ def test_the_dashboard_in_a_real_browser_shows_the_cluster_state_and_never_a_sec
                 assert form not in text, f"{sink} holds canary {canary} as {form!r}"
         assert made["ciphertext"][:40] not in text, f"{sink} shows ciphertext"
     assert "https://127.0.0.1:1/app.git" in served["/gitsyncs"]
-    assert "script-src" not in headers.get("Content-Security-Policy", "script-src")
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script" not in csp
 
 
 def test_a_user_sees_only_what_they_may_read_and_forbidden_kinds_say_not_permitted(
@@ -188,7 +195,8 @@ def test_a_user_sees_only_what_they_may_read_and_forbidden_kinds_say_not_permitt
     assert "not permitted" in " ".join(problems_of(browser.dom(f"{board.url}keys")))
     overview = browser.dom(board.url)
     assert "Events: not permitted" in problems_of(overview)
-    browser.screenshot(board.url, "dashboard-limited-user.png")
+    shot = browser.screenshot(board.url, "dashboard-limited-user.png")
+    assert count_colour(shot, FAILED_RED) == 0  # nothing fails, nothing is red
 
     assert board.get("/", headers={"Host": "attacker.example"})[0] == 421
     assert board.get("/", method="POST")[0] == 405
