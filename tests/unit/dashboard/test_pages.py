@@ -3,6 +3,7 @@ the server's host check and the CLI's address check refuse what they must."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import html.parser
 from typing import Any
@@ -151,3 +152,13 @@ def test_the_gitsync_list_draws_one_bar_per_run_coloured_by_outcome() -> None:
         pages=server.PAGES, refresh=0)
     assert '<rect class="run-failed" x="0" y="0" width="10" height="24">' in text
     assert '<rect class="run-ok" x="14" y="12" width="10" height="12">' in text
+
+
+def test_a_forbidden_cluster_wide_list_suggests_one_namespace() -> None:
+    forbidden: collect.Section[Any] = collect.Section(problem=collect.NOT_PERMITTED)
+    for namespace, hinted in ((None, True), ("shop", False)):
+        snap = dataclasses.replace(_snapshot(gitsyncs=forbidden), namespace=namespace)
+        text = server.environment().get_template("gitsyncs.html").render(
+            snap=snap, page="gitsyncs", pages=server.PAGES, refresh=0)
+        assert "GitSyncs: not permitted" in text
+        assert ("<code>-n NAMESPACE</code>" in text) is hinted
