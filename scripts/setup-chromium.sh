@@ -21,10 +21,11 @@ apt_quiet() {
   # One apt-get run; its output is shown only when it fails.
   local log
   log="$(mktemp)"
-  if $SUDO env DEBIAN_FRONTEND=noninteractive apt-get "$@" >"$log" 2>&1; then
+  if $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=60 "$@" \
+      >"$log" 2>&1; then
     rm -f "$log"; return 0
   fi
-  if grep -qiE "could not get lock|unable to acquire|dpkg was interrupted|is another process using it" "$log"; then
+  if grep -qiE "could not get lock|unable to acquire|is another process using it" "$log"; then
     rm -f "$log"; return 75  # the lock is busy: retry
   fi
   cat "$log" >&2; rm -f "$log"; return 1
