@@ -67,8 +67,8 @@ def test_values_per_generation_and_the_newest_generations_age(
         for k in (new.key_id_hex, old.key_id_hex, stranger.key_id_hex))
     assert newest[1] == "newest (seals)" and newest[3:] == ["1", "1"], newest
     assert re.fullmatch(r"\d+[sm]", newest[2]), newest  # its certificate's NotBefore: now
-    assert older[1:] == ["active (opens)", "not published", "2", "1"], older
-    assert unknown[1:] == ["not published", "not published", "3", "1"], unknown
+    assert older[1:] == ["active (opens)", "unknown", "2", "1"], older
+    assert unknown[1:] == ["not published", "unknown", "3", "1"], unknown
     assert dom.index(new.key_id_hex) < dom.index(old.key_id_hex) < dom.index(
         stranger.key_id_hex)
     assert f'class="status-failed" data-key-id="{stranger.key_id_hex}"' in dom
