@@ -128,6 +128,13 @@ def test_the_dashboard_in_a_real_browser_shows_the_cluster_state_and_never_a_sec
         assert broken["reason"] in row.text and broken["reason"] == "FetchFailed"
     (healthy,) = [r for r in rows_of(doms["/gitsyncs"]) if r.name == f"{namespace}/shop"]
     assert healthy.css == "status-ok" and made["sha"] in healthy.text
+    # The run timeline mirrors status.history: bars when the controller records runs (and the
+    # CRD keeps them), "no history" when it does not; either way what the API holds is shown.
+    history = (kube.get(kinds.GITSYNCS, "shop", namespace=namespace)["status"]
+               .get("history") or [])
+    shop_row = doms["/gitsyncs"].split(f'data-name="{namespace}/shop"', 1)[1].split("</tr>")[0]
+    assert shop_row.count('<rect class="run-') == min(len(history), 10)
+    assert ("no history" in shop_row) is (not history)
     (detail,) = rows_of(doms["/gitsyncs/broken"])
     assert "status-failed" in detail.css and broken["message"][:60] in detail.text
 
