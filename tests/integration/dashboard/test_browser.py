@@ -155,6 +155,7 @@ def test_the_dashboard_in_a_real_browser_shows_the_cluster_state_and_never_a_sec
     shots = {page: browser.screenshot(board.url.rstrip("/") + page,
                                       f"dashboard{page.replace('/', '-') or '-'}.png")
              for page in ("/", "/gitsyncs", "/secrets", "/keys")}
+    browser.screenshot(f"{board.url}gitsyncs/{namespace}/shop", "dashboard-gitsync-shop.png")
     # Red is drawn, not just a class name: the failure colour fills the failing rows' borders
     # and Ready badges, and appears nowhere on a page where nothing fails.
     assert count_colour(shots["/gitsyncs"], FAILED_RED) > 500
@@ -209,3 +210,5 @@ def test_a_user_sees_only_what_they_may_read_and_forbidden_kinds_say_not_permitt
     assert board.get("/", method="POST")[0] == 405
     assert board.get("/gitsyncs/other/none")[0] == 404
     assert board.proc.poll() is None
+    board.stop()  # SIGTERM: the server closes and the command exits cleanly
+    assert board.proc.returncode == 0, board.log.read_text(errors="replace")[-2000:]
