@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv cluster-binaries monitoring-binaries cluster cluster-down demo lint test test-unit test-integration bench clean
+.PHONY: help venv cluster-binaries monitoring-binaries chromium cluster cluster-down demo lint test test-unit test-integration bench clean
 
 help:
 	@echo "make demo          set up, start a local control plane and run the end-to-end demo"
@@ -28,6 +28,9 @@ cluster-binaries:
 monitoring-binaries:
 	bash scripts/setup-prometheus.sh
 
+chromium:
+	bash scripts/setup-chromium.sh
+
 cluster: venv cluster-binaries
 	$(PY) -m tests.harness.controlplane up --state-dir .cluster
 
@@ -45,10 +48,10 @@ lint: venv
 test-unit: venv
 	$(VENV)/bin/pytest tests/unit -q -p no:cacheprovider
 
-test-integration: venv cluster-binaries monitoring-binaries
+test-integration: venv cluster-binaries monitoring-binaries chromium
 	$(VENV)/bin/pytest tests/integration -q -p no:cacheprovider
 
-test: venv cluster-binaries monitoring-binaries lint
+test: venv cluster-binaries monitoring-binaries chromium lint
 	$(VENV)/bin/pytest tests -q -p no:cacheprovider
 
 bench: venv cluster-binaries

@@ -15,6 +15,7 @@ import click
 from controller import logformat
 from controller.commands import clusteropts
 from controller.commands import control as control_commands
+from controller.commands import dashboard as dashboard_commands
 from controller.commands import gitops as gitops_commands
 from controller.commands import install as install_commands
 from controller.commands import keygens as keygen_commands
@@ -119,6 +120,7 @@ def controller(ctx: click.Context, namespace: str, watch_namespaces: tuple[str, 
 
 cli.add_command(keys_commands.keys_group)
 cli.add_command(install_commands.install)
+cli.add_command(dashboard_commands.dashboard)
 for _command in keygen_commands.COMMANDS:
     keys_commands.keys_group.add_command(_command)
 for _command in (*gitops_commands.COMMANDS, *status_commands.COMMANDS,

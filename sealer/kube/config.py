@@ -23,6 +23,8 @@ def load(*, kubeconfig: str | None = None, context: str | None = None) -> client
     """
     found = kubeconfigs.files(kubeconfig)  # an explicit file that is missing fails here
     where = _check(kubeconfig, context, found) if found else _no_kubeconfig(context)
+    import yaml
+
     try:  # after the checks: they need no kubernetes
         from kubernetes import config as kconfig
         from kubernetes.client import Configuration
@@ -37,7 +39,7 @@ def load(*, kubeconfig: str | None = None, context: str | None = None) -> client
             kconfig.load_kube_config(  # type: ignore[no-untyped-call]
                 config_file=kubeconfig, context=context, client_configuration=cfg,
                 persist_config=False)
-        except (kconfig.ConfigException, OSError, ValueError, TypeError) as exc:
+        except (kconfig.ConfigException, yaml.YAMLError, OSError, ValueError, TypeError) as exc:
             raise errors.ClusterError(
                 f"cannot load kubeconfig {where} ({type(exc).__name__})") from None
     else:
@@ -92,3 +94,20 @@ def connect(*, kubeconfig: str | None = None, context: str | None = None,
     kube = client.KubeClient(load(kubeconfig=kubeconfig, context=context), timeout=timeout,
                              pool_size=pool_size)
     return kube if impersonate is None else kube.impersonating(impersonate)
+
+
+def context_namespace(*, kubeconfig: str | None = None, context: str | None = None) -> str | None:
+    """The namespace the kubeconfig's (current or named) context sets, like kubectl's default;
+    None when it sets none or there is no kubeconfig (in-cluster)."""
+    import yaml
+    from kubernetes import config as kconfig
+
+    try:
+        contexts, active = kconfig.list_kube_config_contexts(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig)
+    except (kconfig.ConfigException, yaml.YAMLError, OSError, ValueError, TypeError):
+        return None
+    chosen = active if context is None else next(
+        (c for c in contexts or [] if c.get("name") == context), None)
+    namespace = ((chosen or {}).get("context") or {}).get("namespace")
+    return namespace if isinstance(namespace, str) and namespace else None
