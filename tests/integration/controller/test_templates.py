@@ -14,6 +14,7 @@ from typing import Any
 from sealer.kube import client
 from tests.harness.waiting import wait_for
 from tests.integration.controller_fixtures import (
+    BITNAMI,
     SEALOPS,
     RunningController,
     StartController,
@@ -31,9 +32,10 @@ def _secret(kube: Any, namespace: str, name: str) -> dict[str, Any] | None:
     return found
 
 
-def _condition(kube: Any, namespace: str, name: str, *, status: str) -> dict[str, Any]:
+def _condition(kube: Any, namespace: str, name: str, *, status: str,
+               res: client.Resource = SEALOPS) -> dict[str, Any]:
     def check() -> dict[str, Any] | None:
-        cond = ready_condition(kube.get(SEALOPS, name, namespace=namespace))
+        cond = ready_condition(kube.get(res, name, namespace=namespace))
         return cond if cond and cond["status"] == status else None
 
     found: dict[str, Any] = wait_for(check, timeout=120, what=f"{name} Ready={status}")
@@ -91,6 +93,25 @@ def test_a_template_error_is_ready_false_naming_the_key_and_the_old_secret_stays
     assert after["metadata"]["resourceVersion"] == good["metadata"]["resourceVersion"]
     assert secret_data(after) == secret_data(good)
     _assert_no_canary(kube, namespace, ctl, canary)
+
+
+def test_bitnami_objects_render_the_documented_go_forms_and_refuse_the_rest(
+    kube: Any, namespace: str, start_controller: StartController
+) -> None:
+    ctl = start_controller(watch=namespace, args=("--bitnami-compat",))
+    items = {"db-user": b"shop", "password": b"pw"}
+    for name, source in {"go": 'u={{ index . "db-user" }} p={{ .password }}',
+                         "sprig": "{{ .password | b64enc }}"}.items():
+        kube.create(BITNAMI, sealed_secret(namespace=namespace, name=name, public=ctl.public(),
+                                           data=items, group="bitnami.com",
+                                           template={"data": {"v": source}}),
+                    namespace=namespace)
+    _condition(kube, namespace, "go", status="True", res=BITNAMI)
+    assert secret_data(_secret(kube, namespace, "go") or {})["v"] == b"u=shop p=pw"
+    cond = _condition(kube, namespace, "sprig", status="False", res=BITNAMI)
+    assert cond["reason"] == "TemplateError"
+    assert "sprig functions and other actions are not evaluated" in cond["message"]
+    assert _secret(kube, namespace, "sprig") is None
 
 
 ESCAPES = {
