@@ -71,7 +71,7 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-def show(key: str) -> str:
+def _show(key: str) -> str:
     """A key as it may appear in a message (tenant-written: printable ASCII, bounded)."""
     return repr(key) if key.isascii() and key.isprintable() and len(key) <= 253 \
         else ascii(key)[:80]
@@ -93,10 +93,10 @@ def git_problem(source: object, *, items: Collection[str] | None, dialect: str =
     """Why a `template.data` value may not sit in Git, or None when it may.
 
     The rule: the value must be a template that parses under the sandbox's rules and reads at
-    least one sealed item (by name, or `data` as a whole). Literal text alone is plaintext in
-    Git and refused. `items` are the keys the object seals (None when they are not known in
-    Git, as for a VaultSecret's `dataFrom`: then any item reference counts). `null` (remove the
-    key) is fine.
+    least one sealed item (by name, or `data` as a whole), and every item it needs (outside
+    `default`) must be sealed. Literal text alone is plaintext in Git and refused. `items` are
+    the keys the object seals (None when Git does not say them all, as for a VaultSecret's
+    `dataFrom`: then any item reference counts). `null` (remove the key) is fine.
     """
     if source is None:
         return None
@@ -104,14 +104,11 @@ def git_problem(source: object, *, items: Collection[str] | None, dialect: str =
         found = _analyze(source, dialect=dialect, limits=limits)
     except Exception as exc:  # every failure is one worded refusal
         return _why(exc)
-    if found.whole_data:
+    missing = sorted(found.required - set(items)) if items is not None else []
+    if missing:  # it would fail in the cluster: say so before the commit
+        return f"reads {_show(missing[0])}, which is not one of its sealed items"
+    if found.whole_data or found.required:
         return None
-    refs = found.required if items is None else found.required & set(items)
-    if refs:
-        return None
-    missing = sorted(found.required - set(items or ()))
-    if missing:
-        return f"reads {show(missing[0])}, which is not one of its sealed items"
     return ("is plaintext in Git: a template.data value must read at least one sealed item "
             "(for example {{ password }}); seal literal values instead")
 
@@ -121,6 +118,8 @@ def render_all(templates: Mapping[str, Any], items: Mapping[str, bytes], *, what
                clock: Callable[[], float] = time.monotonic) -> dict[str, bytes | None]:
     """Every template rendered with `items`; None for a key to remove. `what` names the object
     and field for messages (e.g. "SealedSecret ns/db spec.template.data")."""
+    if not templates:
+        return {}
     values = {key: _values.as_value(raw) for key, raw in items.items()}
     total = 0
     out: dict[str, bytes | None] = {}
@@ -132,11 +131,11 @@ def render_all(templates: Mapping[str, Any], items: Mapping[str, bytes], *, what
         try:
             rendered = _render_one(source, values, dialect=dialect, limits=limits, clock=clock)
         except Exception as exc:  # our words; the cause is never shown
-            raise TemplateError(f"{what} key {show(str(key))}: the template {_why(exc)}",
+            raise TemplateError(f"{what} key {_show(str(key))}: the template {_why(exc)}",
                                 key=str(key)) from None
         total += len(rendered)
         if total > limits.max_total_bytes:
-            raise TemplateError(f"{what} key {show(str(key))}: the rendered values exceed "
+            raise TemplateError(f"{what} key {_show(str(key))}: the rendered values exceed "
                                 f"{limits.max_total_bytes} bytes together", key=str(key))
         out[key] = rendered
     return out
@@ -147,7 +146,7 @@ def _render_one(source: object, values: Mapping[str, _values.Value], *, dialect:
     found = _analyze(source, dialect=dialect, limits=limits)
     missing = sorted(found.required - set(values))
     if missing:
-        raise _values.Refused(f"reads item {show(missing[0])}, which does not exist "
+        raise _values.Refused(f"reads item {_show(missing[0])}, which does not exist "
                               "(use default to allow a missing item)")
     assert isinstance(source, str)
     template, _ = _engine.compiled(limits.max_value_chars, dialect, source)

@@ -18,7 +18,7 @@ import jinja2
 from jinja2 import nodes, sandbox
 from jinja2.runtime import Context
 
-from sealer.templating import _filters, _rules, _values
+from sealer.templating import _filters, _rules, _values, gotext
 from sealer.templating._values import Refused
 
 
@@ -91,8 +91,6 @@ def compiled(cap: int, dialect: str, source: str) -> tuple[jinja2.Template, _rul
 
 def _parse(env: Sandbox, dialect: str, source: str) -> nodes.Template:
     if dialect == "go":
-        from sealer.templating import gotext
-
         return gotext.parse(source)
     return env.parse(source)
 

@@ -24,6 +24,7 @@ def test_templates_reading_a_sealed_item_may_sit_in_git(source: str | None) -> N
     ("{% raw %}{{ password }}{% endraw %}", "plaintext in Git"),
     ("{{ port|default('hunter2') }}", "plaintext in Git"),
     ("{{ other }}", "reads 'other', which is not one of its sealed items"),
+    ("{{ password }}{{ typo }}", "reads 'typo', which is not one of its sealed items"),
     ("{{ password.__class__ }}", "attribute access"),
     ("{{ password", "not a valid template"),
     (42, "is not text"),
