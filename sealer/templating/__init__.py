@@ -25,6 +25,7 @@ template key, and saying what the template did wrong in our words: never Jinja's
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
@@ -42,11 +43,13 @@ __all__ = [
     "Limits",
     "TemplateError",
     "git_problem",
+    "is_secret_key",
     "render_all",
 ]
 
 FILTERS = _rules.ALLOWED_FILTERS
 DIALECTS = ("jinja", "go")
+_SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]{1,253}")
 
 
 class TemplateError(errors.ManifestError):
@@ -69,6 +72,12 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+def is_secret_key(key: object) -> bool:
+    """A Secret data key as Kubernetes accepts it: `[-._a-zA-Z0-9]+`, <= 253, not `.`/`..`."""
+    return isinstance(key, str) and key not in (".", "..") and \
+        _SECRET_KEY.fullmatch(key) is not None
 
 
 def _show(key: str) -> str:
@@ -123,8 +132,11 @@ def render_all(templates: Mapping[str, Any], items: Mapping[str, bytes], *, what
     values = {key: _values.as_value(raw) for key, raw in items.items()}
     total = 0
     out: dict[str, bytes | None] = {}
-    for key in sorted(templates):
+    for key in sorted(templates, key=str):
         source = templates[key]
+        if not is_secret_key(key):
+            raise TemplateError(f"{what} key {_show(str(key))}: is not a valid Secret data key",
+                                key=str(key))
         if source is None:
             out[key] = None
             continue

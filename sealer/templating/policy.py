@@ -44,6 +44,9 @@ def problems(obj: Mapping[str, Any]) -> list[Problem]:
         return [Problem(path, None, f"{'.'.join(path)} must be a mapping")]
     out = []
     for key in sorted(templates, key=str):
+        if not templating.is_secret_key(key):
+            out.append(Problem((*path, str(key)), str(key), "is not a valid Secret data key"))
+            continue
         why = templating.git_problem(templates[key], items=items, dialect=dialect)
         if why is not None:
             out.append(Problem((*path, str(key)), str(key), f"the template {why}"))

@@ -23,7 +23,7 @@ def render(source: str | None, items: dict[str, bytes] | None = None,
 def test_the_public_surface_is_pinned() -> None:
     assert sorted(templating.__all__) == sorted([
         "DEFAULT_LIMITS", "FILTERS", "Analysis", "Limits", "TemplateError", "git_problem",
-        "render_all"])
+        "is_secret_key", "render_all"])
     assert frozenset({
         "b64enc", "b64dec", "toJson", "toYaml", "trim", "default", "indent", "upper", "lower",
         "replace", "join"}) == templating.FILTERS
@@ -119,3 +119,9 @@ def test_a_syntax_error_names_the_line_and_never_the_text() -> None:
         render("ok\n{{ user }\ns3cr3t-literal")
     assert "line 2" in str(info.value)
     assert "s3cr3t" not in str(info.value)
+
+
+def test_a_template_key_kubernetes_would_refuse_is_an_error_before_rendering() -> None:
+    for key in ("../etc", "a b", "", ".", "x" * 254, "caf\u00e9"):
+        with pytest.raises(templating.TemplateError, match="is not a valid Secret data key"):
+            templating.render_all({key: "{{ user }}"}, ITEMS, what=WHAT)
