@@ -10,12 +10,19 @@ objects use the two Go forms of `gotext`. What a template sees:
     data.password        the same; data["db-password"] for any key; {% for k in data %}
     data|toJson          every item
 
-Items are text (UTF-8); an item that is not is usable only as `x|b64enc`. The rendered text,
-UTF-8 encoded, becomes the Secret key's value; a `null` template value removes that key.
+Items are text; bytes that are not UTF-8 survive as lone surrogates and come out byte for byte.
+The rendered text becomes the Secret key's value; a `null` template value removes that key.
 
-Bounded: a template's source is at most `Limits.max_source_chars`, each rendered value at most
-`max_value_chars` (checked by every filter before it allocates, and on the streamed output), all
-values together at most `max_total_bytes`; loops draw from `max_iterations` and a deadline.
+No oracle: whoever writes the object reads its status, but may not be allowed to read its
+Secret. So whether a render succeeds, and every message, depends only on the template, the item
+names and the item sizes (public: a ciphertext's length gives the size away), never on what an
+item contains: every limit is checked before rendering on a worst case computed from the sizes
+(`_bounds`), and the filters are total (`b64dec` of text that is not base64 does not fail).
+
+Bounded: a template's source is at most `Limits.max_source_chars`; the worst case of each value
+at most `max_value_chars` bytes, of the Secret's data (kept items and worst cases together) at
+most `max_total_bytes`, of loop iterations at most `max_iterations`; the streamed output, every
+filter and a deadline are checked again while rendering, as a net that should never be reached.
 
 Errors are one `TemplateError` (reason `TemplateError`) naming the object, the field and the
 template key, and saying what the template did wrong in our words: never Jinja's message
@@ -33,7 +40,7 @@ from typing import Any
 import jinja2
 
 from sealer import errors
-from sealer.templating import _engine, _rules, _values
+from sealer.templating import _bounds, _engine, _rules, _values
 from sealer.templating._rules import Analysis
 
 __all__ = [
@@ -126,45 +133,69 @@ def render_all(templates: Mapping[str, Any], items: Mapping[str, bytes], *, what
                dialect: str = "jinja", limits: Limits = DEFAULT_LIMITS,
                clock: Callable[[], float] = time.monotonic) -> dict[str, bytes | None]:
     """Every template rendered with `items`; None for a key to remove. `what` names the object
-    and field for messages (e.g. "SealedSecret ns/db spec.template.data")."""
+    and field for messages (e.g. "SealedSecret ns/db spec.template.data").
+
+    Two passes: every check first, on the templates and the items' names and sizes only (so
+    whether a render fails never depends on what an item contains), then the renders.
+    """
     if not templates:
         return {}
-    values = {key: _values.as_value(raw) for key, raw in items.items()}
-    total = 0
-    out: dict[str, bytes | None] = {}
+    sizes = _bounds.Sizes({key: len(raw) for key, raw in items.items()})
+    total = sum(size for key, size in sizes.items.items() if key not in templates)
+    prepared: dict[str, tuple[jinja2.Template, int] | None] = {}
     for key in sorted(templates, key=str):
-        source = templates[key]
-        if not is_secret_key(key):
-            raise TemplateError(f"{what} key {_show(str(key))}: is not a valid Secret data key",
-                                key=str(key))
-        if source is None:
-            out[key] = None
-            continue
         try:
-            rendered = _render_one(source, values, dialect=dialect, limits=limits, clock=clock)
+            prepared[key] = _prepare(key, templates[key], sizes, dialect=dialect, limits=limits)
         except Exception as exc:  # our words; the cause is never shown
-            raise TemplateError(f"{what} key {_show(str(key))}: the template {_why(exc)}",
-                                key=str(key)) from None
-        total += len(rendered)
+            raise _error(what, key, _why(exc)) from None
+        total += prepared[key][1] if prepared[key] else 0  # type: ignore[index]
         if total > limits.max_total_bytes:
-            raise TemplateError(f"{what} key {_show(str(key))}: the rendered values exceed "
-                                f"{limits.max_total_bytes} bytes together", key=str(key))
-        out[key] = rendered
+            raise _error(what, key, f"could make the Secret's data exceed "
+                                    f"{limits.max_total_bytes} bytes (worst case from the "
+                                    "items' sizes)")
+    values = {key: _values.as_value(raw) for key, raw in items.items()}
+    out: dict[str, bytes | None] = {}
+    for key, plan in prepared.items():
+        try:
+            out[key] = None if plan is None else _render(plan[0], values, limits=limits,
+                                                         clock=clock)
+        except Exception as exc:  # a net under `_bounds`: not expected to be reached
+            raise _error(what, key, _why(exc)) from None
     return out
 
 
-def _render_one(source: object, values: Mapping[str, _values.Value], *, dialect: str,
-                limits: Limits, clock: Callable[[], float]) -> bytes:
+def _error(what: str, key: object, why: str) -> TemplateError:
+    return TemplateError(f"{what} key {_show(str(key))}: the template {why}", key=str(key))
+
+
+def _prepare(key: object, source: object, sizes: _bounds.Sizes, *, dialect: str,
+             limits: Limits) -> tuple[jinja2.Template, int] | None:
+    """Checks that need no value: the key, the language, the references, the worst case."""
+    if not is_secret_key(key):
+        raise _values.Refused("key is not a valid Secret data key")
+    if source is None:
+        return None
     found = _analyze(source, dialect=dialect, limits=limits)
-    missing = sorted(found.required - set(values))
+    missing = sorted(found.required - set(sizes.items))
     if missing:
         raise _values.Refused(f"reads item {_show(missing[0])}, which does not exist "
                               "(use default to allow a missing item)")
     assert isinstance(source, str)
-    template, _ = _engine.compiled(limits.max_value_chars, dialect, source)
-    start = clock()
+    template, _, tree = _engine.compiled(limits.max_value_chars, dialect, source)
+    bound = _bounds.of(tree, sizes)
+    if bound.iterations > limits.max_iterations:
+        raise _values.Refused(f"could loop {bound.iterations} times with these items, over the "
+                              f"limit of {limits.max_iterations}")
+    if bound.output > limits.max_value_chars:
+        raise _values.Refused(f"could render up to {bound.output} bytes with these items' "
+                              f"sizes, over the limit of {limits.max_value_chars}")
+    return template, bound.output
+
+
+def _render(template: jinja2.Template, values: Mapping[str, _values.Value], *, limits: Limits,
+            clock: Callable[[], float]) -> bytes:
     budget = _values.Budget(iterations=limits.max_iterations,
-                            deadline=start + limits.max_seconds, clock=clock)
+                            deadline=clock() + limits.max_seconds, clock=clock)
     context: dict[str, Any] = {k: v for k, v in values.items()
                                if k.isidentifier() and not k.startswith("_")
                                and k not in _rules.RESERVED_NAMES}
@@ -172,7 +203,7 @@ def _render_one(source: object, values: Mapping[str, _values.Value], *, dialect:
     text = _engine.render(template, context, cap=limits.max_value_chars, clock=clock,
                           deadline=budget.deadline)
     try:
-        raw = text.encode("utf-8")
+        raw = _values.as_bytes(text)
     except UnicodeEncodeError:
         raise _values.Refused("produces text that is not valid UTF-8") from None
     if len(raw) > limits.max_value_chars:

@@ -68,8 +68,6 @@ class Sandbox(sandbox.ImmutableSandboxedEnvironment):
 def _finalize(value: object) -> object:
     if isinstance(value, str | int | jinja2.Undefined):
         return value  # Undefined raises when printed (StrictUndefined)
-    if isinstance(value, _values.Binary):
-        raise Refused("prints an item that is not UTF-8 text; encode it with b64enc")
     if value is None:
         raise Refused("prints nothing (none); use default")
     raise Refused("prints a list or mapping; encode it with toJson or toYaml")
@@ -81,12 +79,15 @@ def sandbox_for(cap: int) -> Sandbox:
 
 
 @functools.lru_cache(maxsize=256)
-def compiled(cap: int, dialect: str, source: str) -> tuple[jinja2.Template, _rules.Analysis]:
-    """Parse (in `dialect`), check, rewrite and compile; raises Refused or Jinja errors."""
+def compiled(cap: int, dialect: str,
+             source: str) -> tuple[jinja2.Template, _rules.Analysis, nodes.Template]:
+    """Parse (in `dialect`), check, rewrite and compile; raises Refused or Jinja errors. The
+    rewritten tree comes along for `_bounds` (it is never changed after this)."""
     env = sandbox_for(cap)
     tree = _parse(env, dialect, source)
     analysis = _rules.check(tree)
-    return env.from_string(_rules.rewrite(tree)), analysis
+    tree = _rules.rewrite(tree)
+    return env.from_string(tree), analysis, tree
 
 
 def _parse(env: Sandbox, dialect: str, source: str) -> nodes.Template:

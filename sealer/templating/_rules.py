@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 from jinja2 import nodes
 
@@ -162,10 +163,57 @@ def _filter(node: nodes.Filter, walk: _Walk, *, bound: frozenset[str], depth: in
         raise Refused("passes *args or **kwargs to a filter")
     if node.node is None:
         raise Refused("uses {% filter %}, which templates do not allow")
+    _check_arguments(node)
     soft = node.name == "default"
     _visit(node.node, walk, bound=bound, depth=depth + 1, optional=soft)
     for child in [*node.args, *node.kwargs]:
         _visit(child, walk, bound=bound, depth=depth + 1, optional=False)
+
+
+# name -> (parameter names, their literal types); default's fallback may be any expression.
+_PARAMETERS: dict[str, tuple[tuple[str, type | tuple[type, ...]], ...]] = {
+    "indent": (("width", int), ("first", bool)),
+    "replace": (("old", str), ("new", str), ("count", int)),
+    "join": (("separator", str),),
+}
+
+
+def _check_arguments(node: nodes.Filter) -> None:
+    """Arguments are literals (so `_bounds` can size the result from the source alone)."""
+    if node.name == "default":
+        if node.kwargs or len(node.args) > 1:
+            raise Refused("passes default more than one fallback")
+        return
+    params = _PARAMETERS.get(node.name, ())
+    if len(node.args) > len(params):
+        raise Refused(f"passes {node.name} too many arguments")
+    given: dict[str, nodes.Expr] = dict(zip([p for p, _ in params], node.args, strict=False))
+    names = {p for p, _ in params}
+    for keyword in node.kwargs:
+        kw: Any = keyword  # a nodes.Keyword (typed as Pair upstream)
+        if kw.key not in names or kw.key in given:
+            raise Refused(f"passes {node.name} an argument it does not take")
+        given[kw.key] = kw.value
+    types = dict(params)
+    for name, value in given.items():
+        if not isinstance(value, nodes.Const) or isinstance(value.value, bool) != (
+                types[name] is bool) or not isinstance(value.value, types[name]):
+            raise Refused(f"passes {node.name} a {name} that is not a literal of the right kind")
+    _check_values(node.name, {k: v.value for k, v in given.items()  # type: ignore[attr-defined]
+                              })
+    if node.name == "replace" and not {"old", "new"} <= set(given):
+        raise Refused("uses replace without both old and new text")
+    if node.name == "join" and not isinstance(node.node, nodes.List):
+        raise Refused("uses join on something other than a list literal (such as [user, host])")
+
+
+def _check_values(name: str, values: dict[str, object]) -> None:
+    width = values.get("width", 0)
+    if name == "indent" and not (isinstance(width, int) and 0 <= width <= _filters.MAX_INDENT):
+        raise Refused(f"uses indent with a width outside 0 to {_filters.MAX_INDENT}")
+    count = values.get("count", 0)
+    if isinstance(count, int) and count < 0:
+        raise Refused("uses replace with a negative count")
 
 
 def _for(node: nodes.For, walk: _Walk, *, bound: frozenset[str], depth: int,

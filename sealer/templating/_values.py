@@ -1,5 +1,5 @@
-"""What a template sees: the items as text, binary items as opaque `Binary`, all of them as the
-`data` mapping, and the per-render `Budget` that loops over `data` draw from.
+"""What a template sees: the items as text (bytes that are not UTF-8 kept as lone surrogates),
+all of them as the `data` mapping, and the per-render `Budget` that loops over `data` draw from.
 
 `Refused` is the one internal exception: its message is written here or in `_filters`/`_rules`,
 never taken from Jinja or from a value, so it can be shown as is (`_engine` maps everything else
@@ -32,25 +32,7 @@ class Budget:
             raise Refused("took too long to render (the time budget is spent)")
 
 
-class Binary:
-    """An item that is not UTF-8 text: usable only through `b64enc`, never printed."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: bytes) -> None:
-        self.value = value
-
-    def __str__(self) -> str:
-        raise Refused("uses an item that is not UTF-8 text; encode it with b64enc")
-
-    def __repr__(self) -> str:
-        return f"<binary {len(self.value)} bytes>"
-
-    def __bool__(self) -> bool:
-        return bool(self.value)
-
-
-Value = str | Binary
+Value = str
 
 
 class Items(Mapping[str, Value]):
@@ -79,8 +61,10 @@ class Items(Mapping[str, Value]):
 
 
 def as_value(raw: bytes) -> Value:
-    """Text when the bytes are UTF-8, else `Binary`."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return Binary(raw)
+    """The item as text; bytes that are not UTF-8 survive as lone surrogates and are written
+    back byte for byte (`as_bytes`), so a binary item never makes a render fail."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def as_bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")

@@ -80,14 +80,14 @@ def test_a_template_error_is_ready_false_naming_the_key_and_the_old_secret_stays
     assert good is not None
 
     live = kube.get(SEALOPS, "db", namespace=namespace)
-    live["spec"]["template"]["data"] = {"dsn": DSN, "broken": "{{ password|b64dec }}"}
+    live["spec"]["template"]["data"] = {"dsn": DSN, "broken": "{{ password|b64dec }}{{ pasword }}"}
     kube.replace(SEALOPS, live, namespace=namespace)
 
     cond = _condition(kube, namespace, "db", status="False")
     assert cond["reason"] == "TemplateError"
     assert cond["message"] == (
-        f"SealedSecret {namespace}/db spec.template.data key 'broken': the template passes "
-        "text that is not base64 to b64dec")
+        f"SealedSecret {namespace}/db spec.template.data key 'broken': the template reads "
+        "item 'pasword', which does not exist (use default to allow a missing item)")
     after = _secret(kube, namespace, "db")
     assert after is not None
     assert after["metadata"]["resourceVersion"] == good["metadata"]["resourceVersion"]

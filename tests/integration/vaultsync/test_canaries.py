@@ -92,9 +92,10 @@ def _drive_the_failure_matrix(kube: Any, namespace: str, vault: VaultTestServer)
     vault.kv2_put(path="shop/limited", data={"password": VALUE + "-limited"})
     vault.set_policy("shop", {"secret/data/shop/*": ["read"],
                               "secret/data/shop/denied": ["deny"]})
-    # A template that fails on the value itself (b64dec of a canary): the message names the key.
+    # A template that fails next to the value (a typo beside a canary): the message names the
+    # key; b64dec of a canary renders (filters never fail on a value, see sealer.templating).
     helpers.vault_secret(kube, namespace, "templ", helpers.simple_spec(target={"template": {
-        "data": {"dsn": "{{ password|b64dec }}", "ok": "{{ user|upper }}"}}}))
+        "data": {"dsn": "{{ password|b64dec }}{{ pasword }}", "ok": "{{ user|upper }}"}}}))
     for name in ("gone", "denied", "dup", "limited"):
         spec = helpers.simple_spec(f"shop/{name}")
         if name == "denied":  # the root token may read anything; the AppRole token may not

@@ -47,14 +47,14 @@ def test_a_template_error_names_the_key_and_keeps_the_last_secret(
         "user": b"shop", "password": canary.encode(), "dsn": f"shop:{canary}".encode()})
 
     live = kube.get(helpers.VAULT_SECRETS, "db", namespace=namespace)
-    live["spec"]["target"]["template"]["data"] = {"dsn": "{{ password|b64dec }}"}
+    live["spec"]["target"]["template"]["data"] = {"dsn": "{{ password|toJson }}{{ pasword }}"}
     kube.replace(helpers.VAULT_SECRETS, live, namespace=namespace)
 
     cond = helpers.wait_reason(kube, namespace, "db", "TemplateError", timeout=60)
     assert cond["status"] == "False"
     assert cond["message"] == (
-        f"VaultSecret {namespace}/db spec.target.template.data key 'dsn': the template passes "
-        "text that is not base64 to b64dec")
+        f"VaultSecret {namespace}/db spec.target.template.data key 'dsn': the template reads "
+        "item 'pasword', which does not exist (use default to allow a missing item)")
     after = helpers.get_secret(kube, namespace, "db")
     assert after is not None
     assert after["metadata"]["resourceVersion"] == good["metadata"]["resourceVersion"]

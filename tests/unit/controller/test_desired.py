@@ -175,7 +175,7 @@ def test_a_template_error_names_object_field_and_key_never_the_value(
 ) -> None:
     canary = b"canary-42c0ffee"
     sealed = _sealed(ring, data={"password": canary}, template={"data": {
-        "dsn": "{{ password|b64dec }}"}})
+        "dsn": "{{ password|b64dec }}{{ pasword }}"}})
     with pytest.raises(templating.TemplateError) as info:
         desired.secret_for(sealed, desired.open_items(sealed, ring=ring))
     assert str(info.value).startswith("SealedSecret shop/db spec.template.data key 'dsn': ")
