@@ -9,8 +9,8 @@ template, the item names and the item sizes (public: a ciphertext's length gives
 away), and rendering itself cannot fail on a value (`_filters` are total).
 
 Sizes are UTF-8 bytes of the output (items round-trip byte for byte). Factors are worst cases:
-upper/lower 3x (one character can become three), toJson 6x (\\u00XX), toYaml 10x plus
-indentation per nesting level.
+upper/lower 3x (one character can become three), toJson 6x (\\u00XX), toYaml 12x plus
+4x per nesting level (indentation of line breaks).
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class _Walker:
         size = self.expr(inner)
         simple = {"b64enc": 4 * ((size + 2) // 3), "b64dec": 3 * ((size + 3) // 4),
                   "trim": size, "upper": 3 * size, "lower": 3 * size, "toJson": 6 * size + 2,
-                  "toYaml": (10 + 2 * _depth(inner)) * size + 64}
+                  "toYaml": (12 + 4 * _depth(inner)) * size + 64}
         if name in simple:
             return simple[name]
         if name == "default":
