@@ -3,7 +3,8 @@
 A templated DSN becomes the Secret's value; a template error is Ready=False reason
 TemplateError naming the key while the old Secret stays exactly as it was; sandbox escapes
 (internals, huge loops and strings, file and environment access) are refused by the controller,
-which keeps serving other objects; and no sink but the Secret's data ever holds a value.
+which keeps serving other objects; a template probing a value learns nothing from the status;
+and no sink but the Secret's data ever holds a value.
 """
 
 from __future__ import annotations
@@ -112,6 +113,35 @@ def test_bitnami_objects_render_the_documented_go_forms_and_refuse_the_rest(
     assert cond["reason"] == "TemplateError"
     assert "sprig functions and other actions are not evaluated" in cond["message"]
     assert _secret(kube, namespace, "sprig") is None
+
+
+def test_the_outcome_tells_a_template_author_nothing_about_the_values(
+    kube: Any, namespace: str, start_controller: StartController
+) -> None:
+    """Same sizes, one value matching the author's guess and one not: the same status, and the
+    guess only changes what lands in the Secret (which the author may not be able to read)."""
+    ctl = start_controller(watch=namespace)
+    guess = "{% if password == 'guess-1' %}{{ password|replace('g', 'gggggggg') }}{% else %}" \
+            "no{% endif %}"
+    big = "{% if password == 'guess-1' %}{{ password|replace('', '" + "x" * 20000 + \
+          "')|upper|toJson }}{% endif %}"  # worst case about 2.9 MB: over the cap, for both
+    for name, value in {"match": b"guess-1", "miss": b"other-1"}.items():
+        kube.create(SEALOPS, _templated(ctl, namespace, name, {"password": value},
+                                        {"probe": guess}), namespace=namespace)
+        kube.create(SEALOPS, _templated(ctl, namespace, f"{name}-big", {"password": value},
+                                        {"probe": big}), namespace=namespace)
+    outcomes = {}
+    for name in ("match", "miss", "match-big", "miss-big"):
+        cond = wait_for(lambda n=name: ready_condition(kube.get(SEALOPS, n, namespace=namespace)),
+                        timeout=120, what=f"{name} Ready")
+        outcomes[name] = (cond["status"], cond["reason"],
+                          cond["message"].replace(f"/{name}", "/<name>"))
+    assert outcomes["match"] == outcomes["miss"]
+    assert outcomes["match"][:2] == ("True", "Succeeded")
+    assert outcomes["match-big"] == outcomes["miss-big"]
+    assert outcomes["match-big"][:2] == ("False", "TemplateError")
+    assert secret_data(_secret(kube, namespace, "match") or {})["probe"] == b"gggggggguess-1"
+    assert secret_data(_secret(kube, namespace, "miss") or {})["probe"] == b"no"
 
 
 ESCAPES = {
