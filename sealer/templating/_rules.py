@@ -3,7 +3,8 @@
 Allowed: text, `{{ expression }}`, `{% if %}/{% elif %}/{% else %}`, `{% for key in data %}`,
 comments and `{% raw %}`. An expression is a name (an item), `data.key` / `data["key"]` /
 `data[k]` (k a loop variable), a string/number/boolean literal, list and dict literals, `~`
-(joins text), `a if c else b`, `==`/`!=`, `and`/`or`/`not`, and the filters of `_filters`.
+(joins text), `a if c else b`, `==`/`!=`, `and`/`or`/`not`, and the filters of `_filters`,
+whose arguments are literals (`default`'s fallback excepted) so `_bounds` can size the result.
 Everything else is refused with a message naming the construct: attribute access on anything but
 `data` (so no `__class__`, `.__init__`, `.format`), calls, arithmetic (so no `'a' * 10**9`),
 slices, tests, `{% set %}`, macros, `{% filter %}` blocks, includes/imports/extends, and names
