@@ -5,7 +5,9 @@ the inventory they will make up; it raises before anything touches the cluster:
 
 - an empty render, unless `allow_empty` (an empty tree usually means a wrong branch or path,
   and applying it would prune everything: K45);
-- a plaintext `Secret` (non-empty `data`/`stringData`) unless `allow_plaintext_secrets`;
+- a plaintext `Secret` (non-empty `data`/`stringData`) unless `allow_plaintext_secrets`, and
+  likewise a `template.data` value that is not a template reading a sealed item or Vault key
+  (`sealer.templating.policy`: a literal there is plaintext in Git);
 - a Secret type outside `allowed_secret_types`, checked on Secrets and on the `spec.template`
   of SealedSecret/VaultSecret; `kubernetes.io/service-account-token` is always refused (S18);
 - with `refuse_privileged_pods`, a workload whose Pod template asks for host access
@@ -34,6 +36,7 @@ from typing import Any
 
 from controller.apply import inventory, ordering, podpolicy, scope
 from sealer import errors
+from sealer.templating import policy as template_policy
 
 __all__ = [
     "DEFAULT_SECRET_TYPES",
@@ -241,6 +244,16 @@ def _check_secret(obj: dict[str, Any], *, policy: SyncPolicy) -> None:
         template = spec.get("template") if isinstance(spec, dict) else None
         if isinstance(template, dict) and "type" in template:
             _check_secret_type(obj, template["type"], policy=policy)
+        if not policy.allow_plaintext_secrets:
+            _check_templates(obj)
+
+
+def _check_templates(obj: dict[str, Any]) -> None:
+    """template.data must be templates that read sealed items (a literal is plaintext)."""
+    for problem in template_policy.problems(obj):
+        field = ".".join(problem.path[:-1] if problem.key is not None else problem.path)
+        key = f" key {problem.key[:100]!r}" if problem.key is not None else ""
+        raise errors.PolicyError(f"{_describe(obj)}: {field}{key}: {problem.message}")
 
 
 def _check_secret_type(obj: dict[str, Any], secret_type: object, *, policy: SyncPolicy) -> None:

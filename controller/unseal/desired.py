@@ -7,6 +7,13 @@ is used; privileged Secret types are refused; the controller's reserved names an
 refused by the shared guard `controller.reserved` (reason ReservedTarget); an existing Secret is
 touched only when it is ours or explicitly hands itself over (`sealedsecrets.bitnami.com/managed`
 or `/patch`), never in the controller's namespace.
+
+`spec.template.data` values are templates (`sealer.templating`) rendered from the opened items:
+the rendered text becomes that key's value (replacing an item of the same key), a null removes
+the key. sealops.dev objects use the sandboxed Jinja subset; bitnami.com objects the two Go forms
+Bitnami documents. A template that fails raises `templating.TemplateError` (reason
+TemplateError, naming the key, never a value) before anything is written. Template labels and
+annotations are copied as written, never rendered: Secret metadata is not secret.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller import reserved
-from sealer import errors
+from sealer import errors, templating
 from sealer.crypto import keyring, scope
 from sealer.manifests import seal
 
@@ -31,6 +38,7 @@ SKIP_OWNER = "sealedsecrets.bitnami.com/skip-set-owner-references"
 # lands only on Secrets the SealedSecret already fully controls; whoever can write the Secret
 # could hand it over with `managed` anyway.
 OWNED_BY = "sealops.dev/owned-by"
+BITNAMI_GROUP = "bitnami.com"
 DROPPED_ANNOTATIONS = frozenset({"kubectl.kubernetes.io/last-applied-configuration"})
 REFUSED_TYPES = frozenset({"kubernetes.io/service-account-token", "bootstrap.kubernetes.io/token"})
 
@@ -102,8 +110,12 @@ def secret_for(sealed: Mapping[str, Any], opened: Opened) -> dict[str, Any]:
         raise RefusedError(f"Secret type {secret_type} is not allowed", reason="TypeNotAllowed")
     annotations = {k: v for k, v in (tmeta.get("annotations") or {}).items()
                    if k not in DROPPED_ANNOTATIONS and k != OWNED_BY}
-    data = {k: v for k, v in (template.get("data") or {}).items() if isinstance(v, str)}
-    data.update({k: base64.b64encode(v).decode("ascii") for k, v in opened.data.items()})
+    data = {k: base64.b64encode(v).decode("ascii") for k, v in opened.data.items()}
+    for key, value in render_data(sealed, opened).items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = base64.b64encode(value).decode("ascii")
     body: dict[str, Any] = {
         "apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": meta["name"], "namespace": meta["namespace"],
@@ -120,6 +132,18 @@ def secret_for(sealed: Mapping[str, Any], opened: Opened) -> dict[str, Any]:
     else:
         annotations[OWNED_BY] = owned_by(sealed)
     return body
+
+
+def render_data(sealed: Mapping[str, Any], opened: Opened) -> dict[str, bytes | None]:
+    """`spec.template.data` rendered from the opened items (None: remove the key)."""
+    meta = sealed["metadata"]
+    templates = ((sealed.get("spec") or {}).get("template") or {}).get("data") or {}
+    what = f"SealedSecret {meta['namespace']}/{meta['name']} spec.template.data"
+    if not isinstance(templates, Mapping):
+        raise errors.ManifestError(f"{what} must be a mapping")
+    group = str(sealed.get("apiVersion") or "").partition("/")[0]
+    return templating.render_all(templates, opened.data, what=what,
+                                 dialect="go" if group == BITNAMI_GROUP else "jinja")
 
 
 def owned_by(sealed: Mapping[str, Any]) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from controller import faults, metrics, status
 from controller.keys import registry
 from controller.unseal import desired
-from sealer import errors
+from sealer import errors, templating
 from sealer.kube import client
 from sealer.kube import errors as kerrors
 
@@ -95,7 +95,7 @@ def _converge(ctx: Context, sealed: dict[str, Any], *, key: tuple[str, str, str]
         return Outcome(False, "UnknownKey", str(exc))
     except errors.UnsealError as exc:  # UnsealFailed, or InvalidBase64
         return Outcome(False, exc.reason, str(exc))
-    except desired.RefusedError as exc:
+    except (desired.RefusedError, templating.TemplateError) as exc:  # TemplateError: the key
         return Outcome(False, exc.reason, str(exc))
     except errors.ManifestError as exc:
         return Outcome(False, "InvalidSpec", str(exc))

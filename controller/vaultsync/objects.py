@@ -8,7 +8,7 @@ Called by `controller.vaultsync.reconcile` on every sync and by `runtime` to fin
     refreshInterval: Go duration ("1h", "30s"); "0" = sync once       (default 1h)
     target:          {name (default: the VaultSecret's), creationPolicy: Owner|Merge|Orphan,
                       deletionPolicy: Retain|Delete, template: {type, metadata: {labels,
-                      annotations}}}
+                      annotations}, data: {key: template | null}}}
 
 A `storeRef` has no namespace: a VaultStore is always looked up in the VaultSecret's own
 namespace, so a tenant cannot name another namespace's store. Every violation raises
@@ -75,6 +75,8 @@ class Target:
     type: str = "Opaque"
     labels: tuple[tuple[str, str], ...] = ()
     annotations: tuple[tuple[str, str], ...] = ()
+    # template.data: key -> template (sealer.templating, from the fetched keys), None = remove
+    data: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,7 +150,7 @@ def target(spec: Mapping[str, Any], *, default_name: str) -> Target:
     name = raw.get("name", default_name)
     if not isinstance(name, str) or _DNS_SUBDOMAIN.fullmatch(name) is None or len(name) > 253:
         raise _invalid("spec.target.name must be a Secret name")
-    template = _object(raw.get("template"), "spec.target.template", ("type", "metadata"))
+    template = _object(raw.get("template"), "spec.target.template", ("type", "metadata", "data"))
     meta = _object(template.get("metadata"), "spec.target.template.metadata",
                    ("labels", "annotations"))
     secret_type = template.get("type", "Opaque")
@@ -163,7 +165,17 @@ def target(spec: Mapping[str, Any], *, default_name: str) -> Target:
         deletion_policy=_choice(raw, "deletionPolicy", "spec.target", DELETION_POLICIES),
         type=secret_type, labels=labels,
         annotations=_string_map(meta.get("annotations"),
-                                "spec.target.template.metadata.annotations"))
+                                "spec.target.template.metadata.annotations"),
+        data=_templates(template.get("data")))
+
+
+def _templates(value: object) -> tuple[tuple[str, str | None], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in value.items()):
+        raise _invalid("spec.target.template.data must map strings to templates (or null)")
+    return tuple(sorted(value.items()))
 
 
 def parse(body: Mapping[str, Any]) -> SyncSpec:

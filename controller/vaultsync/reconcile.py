@@ -20,7 +20,7 @@ from typing import Any
 from controller.vault import mapping
 from controller.vault import sync as vault_sync
 from controller.vaultsync import context, objects, target
-from sealer import errors
+from sealer import errors, templating
 from sealer.kube import client
 from sealer.kube import errors as kerrors
 
@@ -60,7 +60,7 @@ def sync(ctx: context.Context, body: JSON) -> Outcome:
     secret = f"{body['metadata']['namespace']}/{spec.target.name}"
     try:
         return _apply(ctx, body, spec, fetched)
-    except target.Refused as exc:
+    except (target.Refused, templating.TemplateError) as exc:  # TemplateError names the key
         return Outcome(False, exc.reason, str(exc), interval_s=spec.interval_s, secret=secret,
                        retryable=exc.reason == "TargetNotFound")
     except kerrors.ApiError as exc:

@@ -17,6 +17,11 @@ ownerReference, its label, or the `sealops.dev/merged-by` annotation a Merge lea
 to the second one (`OwnedByAnother`); the first keeps working. Merge may patch a foreign Secret,
 but never a privileged type, a Secret a Vault store reads its credentials from (`StoreSecret`),
 or a Secret that another controller owns (the two would fight).
+
+`target.template.data` values are templates (`sealer.templating`) over the fetched keys: the
+rendered text is that key's value (replacing a fetched key of the same name), null removes the
+key; a failure raises `templating.TemplateError` (reason TemplateError, naming the key) before
+anything is written. Labels and annotations are copied, never rendered.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import Any
 
 from controller import reserved
 from controller.vaultsync import objects
-from sealer import errors
+from sealer import errors, templating
 
 JSON = dict[str, Any]
 
@@ -77,13 +82,31 @@ def desired(owner: Mapping[str, Any], target: objects.Target,
         "metadata": {"name": target.name, "namespace": meta["namespace"], "labels": labels,
                      "annotations": annotations},
         "type": target.type,
-        "data": encode(data),
+        "data": encode(rendered(owner, target, data)),
     }
     if target.creation_policy == "Owner":
         body["metadata"]["ownerReferences"] = [{
             "apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": meta["name"],
             "uid": meta["uid"], "controller": True, "blockOwnerDeletion": False}]
     return body
+
+
+def rendered(owner: Mapping[str, Any], target: objects.Target,
+             data: Mapping[str, bytes]) -> dict[str, bytes]:
+    """The fetched keys with `template.data` rendered over them (a null template removes)."""
+    if not target.data:
+        return dict(data)
+    meta = owner["metadata"]
+    out = dict(data)
+    values = templating.render_all(
+        dict(target.data), data,
+        what=f"VaultSecret {meta['namespace']}/{meta['name']} spec.target.template.data")
+    for key, value in values.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
 
 
 def check(owner: Mapping[str, Any], target: objects.Target,

@@ -256,6 +256,8 @@ def check(
 ) -> None:
     """Find plaintext Secrets and malformed sealed values in YAML/JSON files.
 
+    A `template.data` value of a SealedSecret or VaultSecret must be a template that reads at
+    least one sealed item (or Vault key); a literal there is plaintext in Git and a finding.
     Directories are searched for *.yaml, *.yml and *.json (hidden directories skipped). Every
     file is judged by its parsed documents, read as kubectl reads them; a file that cannot be
     parsed or read, or is over --max-bytes, fails the check too. FIFOs, devices and sockets are

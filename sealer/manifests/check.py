@@ -6,6 +6,9 @@ the findings (file, line from the YAML node marks, object, item key, message - n
 and the envelope sanity check that needs no key: strict canonical base64, a plausible v1 length
 prefix or a known v2 magic/version/suite, enough bytes.
 
+`template.data` of SealedSecrets and VaultSecrets must hold templates that read a sealed item
+(`sealer.templating.policy`); a literal there is plaintext in Git and a finding.
+
 The verdict comes from the parsed documents of every file, never from a text pre-filter: a file
 is read as kubectl would read it (`safeyaml.KUBECTL`: anchors, aliases and merge keys resolved,
 with alias expansion capped; UTF-16/32 text with a byte-order mark decoded). A file that cannot
@@ -256,6 +259,7 @@ def _check_object(
                     "(or `seal check --fix --cert CERT`)",
                 )
     elif kind == "SealedSecret":
+        yield from _template_findings(obj, doc=doc, path=path)
         described = f"SealedSecret {_ref(obj)}"
         spec = obj.get("spec")
         items = spec.get("encryptedData") if isinstance(spec, Mapping) else None
@@ -269,6 +273,37 @@ def _check_object(
                     item=str(key),
                     message=problem,
                 )
+
+
+    elif kind == "VaultSecret":
+        yield from _template_findings(obj, doc=doc, path=path)
+
+
+def _template_findings(
+    obj: Mapping[str, Any], *, doc: safeyaml.Document, path: tuple[str | int, ...]
+) -> Iterator[Finding]:
+    """`template.data` values that are not templates reading a sealed item (plaintext in Git)."""
+    spec = obj.get("spec")
+    spec = spec if isinstance(spec, Mapping) else {}
+    target = spec.get("target")
+    if not _has_data(spec.get("template")) and not (
+        isinstance(target, Mapping) and _has_data(target.get("template"))
+    ):
+        return  # the common case stays free of the template engine's import
+    from sealer.templating import policy
+
+    for problem in policy.problems(obj):
+        yield Finding(
+            file=doc.source,
+            line=doc.line_of(*path, *problem.path),
+            object=f"{obj.get('kind')} {_ref(obj)}",
+            item=problem.key,
+            message=problem.message,
+        )
+
+
+def _has_data(template: object) -> bool:
+    return isinstance(template, Mapping) and template.get("data") is not None
 
 
 def _ref(obj: Mapping[str, Any]) -> str:

@@ -1,6 +1,7 @@
 """Canary sweep (HOSTILE-INPUTS L51): the git password and a plaintext value from a refused
-Secret in Git never reach the controller log, Events, GitSync status or annotations, applied
-objects' metadata, CLI output, or the metrics page."""
+Secret (or a literal in a SealedSecret's template.data) in Git never reach the controller log,
+Events, GitSync status or annotations, applied objects' metadata, CLI output, or the metrics
+page."""
 
 from __future__ import annotations
 
@@ -42,18 +43,25 @@ def test_no_sink_ever_holds_the_git_password_or_a_plaintext_secret_from_git(
                "stringData": {"password": plaintext}}
     rejected = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "rejected"},
                 "data": {"password": plaintext + "%%not-base64"}}
+    templated = {"apiVersion": "sealops.dev/v1alpha1", "kind": "SealedSecret",
+                 "metadata": {"name": "templated"},
+                 "spec": {"encryptedData": {"password": "AgA="},
+                          "template": {"data": {"copy": plaintext + "-tmpl"}}}}
     sha = gitops.push({"refused/s.yaml": dump(refused, configmap("r")),
+                       "templated/s.yaml": dump(templated),
                        "rejected/s.yaml": dump(rejected),
                        "ok/cm.yaml": dump(configmap("ok"))})
     gitops.credentials_secret()
     gitops.credentials_secret("wrong-creds", password=gitops.password[::-1])
     gitops.create_gitsync("refused", path="refused", interval="10m")
+    gitops.create_gitsync("templated", path="templated", interval="10m")
     gitops.create_gitsync("rejected", path="rejected", interval="10m",
                           allowPlaintextSecrets=True)
     gitops.create_gitsync("wrong", path="ok", interval="10m",
                           secretRef={"name": "wrong-creds"})
     gitops.create_gitsync("ok", path="ok", interval="10m")
     gitops.wait_reason("PolicyViolation", name="refused")
+    gitops.wait_reason("PolicyViolation", name="templated")
     gitops.wait_reason("ApplyFailed", name="rejected")
     gitops.wait_reason("FetchFailed", name="wrong")
     gitops.wait_ready(sha, name="ok")
@@ -63,6 +71,7 @@ def test_no_sink_ever_holds_the_git_password_or_a_plaintext_secret_from_git(
     outputs = []
     for args, expected in (
             (["sync", gitops.url, "--path", "refused"], 6),  # PolicyViolation
+            (["sync", gitops.url, "--path", "templated"], 6),  # a plaintext template: policy
             (["diff", gitops.url, "--path", "rejected", "--allow-plaintext-secrets"], 7),
             (["sync", gitops.url, "--path", "rejected", "--allow-plaintext-secrets"], 7),
             (["build", gitops.url, "--path", "refused"], 6)):
@@ -94,6 +103,7 @@ def test_no_sink_ever_holds_the_git_password_or_a_plaintext_secret_from_git(
     assert f'sealops_condition{{kind="GitSync",name="wrong",namespace="{gitops.namespace}",' \
         'status="False",type="Ready"} 1.0' in sinks["metrics"]
     assert "plaintext Secret in Git" in sinks["gitsyncs"]
+    assert "spec.template.data key 'copy': the template is plaintext in Git" in sinks["gitsyncs"]
     for canary in (gitops.password, plaintext, gitops.password[::-1]):
         for form in forms(canary):
             for sink, text in sinks.items():

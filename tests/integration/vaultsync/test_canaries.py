@@ -1,5 +1,6 @@
 """Malformed Vault payloads (HOSTILE-INPUTS V40) and the leak sweep (L51): canary values in Vault
-and a canary token never reach the controller's log, Events, status or any annotation."""
+and a canary token never reach the controller's log, Events, status or any annotation, also
+when a template fails on the value itself."""
 
 from __future__ import annotations
 
@@ -94,6 +95,10 @@ def _drive_the_failure_matrix(kube: Any, namespace: str, vault: VaultTestServer)
     vault.kv2_put(path="shop/limited", data={"password": VALUE + "-limited"})
     vault.set_policy("shop", {"secret/data/shop/*": ["read"],
                               "secret/data/shop/denied": ["deny"]})
+    # A template that fails next to the value (a typo beside a canary): the message names the
+    # key; b64dec of a canary renders (filters never fail on a value, see sealer.templating).
+    helpers.vault_secret(kube, namespace, "templ", helpers.simple_spec(target={"template": {
+        "data": {"dsn": "{{ password|b64dec }}{{ pasword }}", "ok": "{{ user|upper }}"}}}))
     for name in ("gone", "denied", "dup", "limited"):
         spec = helpers.simple_spec(f"shop/{name}")
         if name == "denied":  # the root token may read anything; the AppRole token may not
@@ -105,6 +110,7 @@ def _drive_the_failure_matrix(kube: Any, namespace: str, vault: VaultTestServer)
     helpers.wait_reason(kube, namespace, "denied", "PermissionDenied")
     helpers.wait_reason(kube, namespace, "dup", "InvalidPayload")
     helpers.wait_reason(kube, namespace, "limited", "Synced", timeout=40)
+    assert "key 'dsn'" in helpers.wait_reason(kube, namespace, "templ", "TemplateError")["message"]
     vault.faults.sealed = True
     helpers.wait_reason(kube, namespace, "db", "VaultSealed")
     vault.faults.sealed = False

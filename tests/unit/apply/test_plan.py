@@ -199,3 +199,29 @@ def test_prune_ratio_guard_refuses_mass_prunes() -> None:
         plan.plan_prune(stale, live, policy=policy(max_prune_ratio=0.5), inventory_size=10)
     assert len(plan.plan_prune(stale, live, policy=policy(max_prune_ratio=0.6),
                                inventory_size=10).prune) == 6
+
+
+def test_template_data_that_is_a_literal_is_refused_as_plaintext_in_git() -> None:
+    sealed = obj("sealops.dev/v1alpha1", "SealedSecret", "s", "team",
+                 spec={"encryptedData": {"password": "AgA="},
+                       "template": {"data": {"dsn": "canary-hunter2"}}})
+    with pytest.raises(errors.PolicyError) as caught:
+        make([sealed])
+    assert str(caught.value).startswith(
+        "SealedSecret team/s: spec.template.data key 'dsn': the template is plaintext in Git")
+    assert "canary" not in str(caught.value)
+    sealed["spec"]["template"]["data"] = {"dsn": "db://{{ password }}", "gone": None}
+    assert make([sealed]).objects
+    assert make([obj("sealops.dev/v1alpha1", "SealedSecret", "s", "team", spec={
+        "encryptedData": {}, "template": {"data": {"x": "lit"}}})],
+        allow_plaintext_secrets=True).objects
+
+
+def test_vault_secret_templates_must_read_a_fetched_key() -> None:
+    vault = obj("sealops.dev/v1alpha1", "VaultSecret", "v", "team", spec={
+        "data": [{"secretKey": "password", "remoteRef": {"path": "db"}}],
+        "target": {"template": {"data": {"dsn": "{{ pasword }}"}}}})
+    with pytest.raises(errors.PolicyError, match=r"spec\.target\.template\.data key 'dsn'"):
+        make([vault])
+    vault["spec"]["dataFrom"] = [{"path": "db"}]  # keys not known in Git: any reference counts
+    assert make([vault]).objects

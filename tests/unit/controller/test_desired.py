@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from controller.unseal import desired
-from sealer import errors
+from sealer import errors, templating
 from sealer.crypto import keyring, keys, scope
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
@@ -142,3 +142,56 @@ def test_nothing_is_written_when_the_live_secret_matches(ring: keyring.Keyring) 
     live["data"]["added"] = "eA=="
     assert desired.needs_write(body, live, mode="owned") is True
     assert desired.needs_write(body, live, mode="patch") is False
+
+
+# --- templated data (issue 13) -------------------------------------------------------------------
+
+
+def _data(body: dict[str, Any]) -> dict[str, bytes]:
+    return {k: base64.b64decode(v) for k, v in body["data"].items()}
+
+
+def test_template_data_is_rendered_from_the_opened_items(ring: keyring.Keyring) -> None:
+    sealed = _sealed(ring, data={"user": b"app", "password": b"pw"}, template={"data": {
+        "dsn": "postgres://{{ user }}:{{ password }}@db/shop", "password": None,
+        "note": "{{ data.user|upper }}"}})
+    body = desired.secret_for(sealed, desired.open_items(sealed, ring=ring))
+    assert _data(body) == {"user": b"app", "dsn": b"postgres://app:pw@db/shop", "note": b"APP"}
+
+
+def test_bitnami_objects_render_the_go_forms(ring: keyring.Keyring) -> None:
+    sealed = _sealed(ring, data={"db-user": b"app"}, template={"data": {
+        "dsn": 'u={{ index . "db-user" }}'}})
+    sealed["apiVersion"] = "bitnami.com/v1alpha1"
+    body = desired.secret_for(sealed, desired.open_items(sealed, ring=ring))
+    assert _data(body)["dsn"] == b"u=app"
+    sealed["spec"]["template"]["data"] = {"dsn": "{{ user }}"}  # Jinja is not Go
+    with pytest.raises(templating.TemplateError, match="Go template action"):
+        desired.secret_for(sealed, desired.open_items(sealed, ring=ring))
+
+
+def test_a_template_error_names_object_field_and_key_never_the_value(
+    ring: keyring.Keyring
+) -> None:
+    canary = b"canary-42c0ffee"
+    sealed = _sealed(ring, data={"password": canary}, template={"data": {
+        "dsn": "{{ password|b64dec }}{{ pasword }}"}})
+    with pytest.raises(templating.TemplateError) as info:
+        desired.secret_for(sealed, desired.open_items(sealed, ring=ring))
+    assert str(info.value).startswith("SealedSecret shop/db spec.template.data key 'dsn': ")
+    assert canary.decode() not in str(info.value)
+    assert info.value.reason == "TemplateError"
+
+
+def test_template_metadata_is_copied_never_rendered(ring: keyring.Keyring) -> None:
+    sealed = _sealed(ring, template={"metadata": {
+        "labels": {"l": "{{ password }}"}, "annotations": {"a": "{{ password }}"}}})
+    body = desired.secret_for(sealed, desired.open_items(sealed, ring=ring))
+    assert body["metadata"]["labels"] == {"l": "{{ password }}"}
+    assert body["metadata"]["annotations"] == {"a": "{{ password }}"}
+
+
+def test_template_data_that_is_not_a_mapping_is_an_invalid_spec(ring: keyring.Keyring) -> None:
+    sealed = _sealed(ring, template={"data": ["x"]})
+    with pytest.raises(errors.ManifestError, match="must be a mapping"):
+        desired.secret_for(sealed, desired.open_items(sealed, ring=ring))

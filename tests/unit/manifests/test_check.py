@@ -359,3 +359,52 @@ def test_rewrite_takes_the_scope_from_the_secret_annotations(
     ) or ("", 0)
     doc = safeyaml.load_one(new_text.encode(), source="f")
     assert secrets.parse_sealed_secret(doc).annotated_scope is scope.Scope.NAMESPACE_WIDE
+
+
+# --- templated data (issue 13): a literal in template.data is plaintext in Git -----------------
+
+TEMPLATED = f"""\
+apiVersion: sealops.dev/v1alpha1
+kind: SealedSecret
+metadata: {{name: db, namespace: prod}}
+spec:
+  encryptedData: {{password: AgA=, user: AgA=}}
+  template:
+    data:
+      dsn: "postgres://{{{{ user }}}}:{{{{ password }}}}@db/shop"
+      literal: {CANARY}
+      unknown: "{{{{ other }}}}"
+      escape: "{{{{ password.__class__ }}}}"
+      removed: null
+---
+apiVersion: sealops.dev/v1alpha1
+kind: VaultSecret
+metadata: {{name: v, namespace: prod}}
+spec:
+  data: [{{secretKey: password, remoteRef: {{path: db}}}}]
+  target:
+    template:
+      data: {{dsn: "{{{{ password }}}}", copy: {CANARY}}}
+"""
+
+
+def test_template_data_must_read_a_sealed_item_and_a_literal_is_a_finding() -> None:
+    found = [f for f in findings_for(TEMPLATED) if "envelope" not in f.message
+             and "truncated" not in f.message]
+    assert [(f.line, f.object, f.item) for f in found] == [
+        (11, "SealedSecret prod/db", "escape"), (9, "SealedSecret prod/db", "literal"),
+        (10, "SealedSecret prod/db", "unknown"), (21, "VaultSecret prod/v", "copy")]
+    assert "plaintext in Git" in found[1].message
+    assert "not one of its sealed items" in found[2].message
+    assert "attribute access" in found[0].message
+    assert all(CANARY not in str(f) for f in found)
+
+
+def test_bitnami_template_data_is_checked_in_the_go_forms() -> None:
+    text = TEMPLATED.partition("---")[0].replace("sealops.dev/v1alpha1", "bitnami.com/v1alpha1")
+    text = text.replace('"postgres://{{ user }}:{{ password }}@db/shop"',
+                        """'postgres://{{ index . "user" }}:{{ .password }}@db/shop'""")
+    found = {f.item: f.message for f in findings_for(text) if f.item in (
+        "dsn", "literal", "unknown", "escape")}
+    assert set(found) == {"literal", "unknown", "escape"}
+    assert "Go template action" in found["unknown"]
