@@ -30,7 +30,8 @@ apt() {
   # The dpkg lock may be held by another installation: wait for it, and retry a few times.
   local attempt
   for attempt in 1 2 3 4 5; do
-    if $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 "$@"; then
+    if $SUDO env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes \
+        apt-get -o DPkg::Lock::Timeout=300 "$@"; then
       return 0
     fi
     echo "setup-prometheus: apt-get $1 failed (attempt $attempt); retrying" >&2

@@ -9,8 +9,9 @@ could hold:
   of its previous answer; aiohttp's keep-alive timer closes it otherwise), and its body within
   `body_timeout_s` (408), so slow connections are closed instead of held forever;
 - connections: beyond `max_connections` open connections a new one gets a 503 and is closed;
-- work: verify/rotate run on a pool of `workers` threads; at most `max_pending` requests wait
-  for or run on it, the next gets a 503 at once. The event loop itself only parses and answers.
+- work: verify/rotate and /metrics run on a pool of `workers` threads; at most `max_pending`
+  requests wait for or run on it, the next gets a 503 at once. The event loop itself only
+  parses and answers.
 
 Any exception a handler raises becomes one 500 (logged with its type, never its text), and a
 refusal by aiohttp becomes one short 4xx: a request never ends in a dropped connection.
@@ -172,6 +173,9 @@ class Server:
         return response
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.method in ("GET", "HEAD") and request.path == "/metrics":
+            # Rendering grows with the number of objects: off the event loop, like verify.
+            return await self._in_pool(self._endpoints.answer_get, request.path)
         if request.method in ("GET", "HEAD"):
             return _response(self._endpoints.answer_get(request.path))
         if request.method != "POST":
@@ -191,13 +195,17 @@ class Server:
         except TimeoutError:
             return web.Response(status=408, text="request body not received in time\n",
                                 headers={"Connection": "close"})
+        return await self._in_pool(self._endpoints.answer_post, request.path, body)
+
+    async def _in_pool(self, work: Callable[..., endpoints_mod.Answer],
+                       *args: object) -> web.StreamResponse:
+        """Run `work` on the worker pool; 503 at once when `max_pending` already wait."""
         if self._pending >= self._limits.max_pending:
             return web.Response(status=503, text="busy; retry later\n",
                                 headers={"Retry-After": "1"})
         self._pending += 1
         try:
-            answer = await asyncio.get_running_loop().run_in_executor(
-                self._pool, self._endpoints.answer_post, request.path, body)
+            answer = await asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
         finally:
             self._pending -= 1
         return _response(answer)

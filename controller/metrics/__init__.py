@@ -72,6 +72,9 @@ class Metrics:
     """Every metric family of the controller; thread-safe (prometheus-client's own locks)."""
 
     def __init__(self, *, process: bool = True, version: str | None = None) -> None:
+        # No `<counter>_created` series: they double the page (benchmarks/metrics.py) and no
+        # query of ours reads them. prometheus-client only has this process-wide switch.
+        prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = prometheus_client.CollectorRegistry()
         reg = self.registry
         if process:

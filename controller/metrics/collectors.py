@@ -76,15 +76,16 @@ class ObjectCollector(registry.Collector):
             values: Counter[str] = Counter()
             for counted in self._values.values():
                 values.update(counted)
+        # One series per object and condition type, for its current status (a change of status
+        # ends the old series): a third of the series of one per possible status, and
+        # `== 1` / `sum by` queries read the same.
         gauge = GaugeMetricFamily(
             "sealops_condition",
-            "Status conditions of every object: 1 for the current status of each type, else 0.",
+            "Status conditions of every object: 1, with the current status of each type.",
             labels=["kind", "namespace", "name", "type", "status"])
         for (kind, namespace, name), conds in sorted(conditions):
             for ctype, current in conds:
-                for status in STATUSES:
-                    gauge.add_metric([kind, namespace, name, ctype, status],
-                                     1.0 if status == current else 0.0)
+                gauge.add_metric([kind, namespace, name, ctype, current], 1.0)
         yield gauge
         sealed = GaugeMetricFamily(
             "sealops_sealed_values",

@@ -42,15 +42,15 @@ def test_unseals_are_counted_by_outcome_with_durations() -> None:
                  outcome="UnsealFailed") == 1
 
 
-def test_the_condition_gauge_is_one_for_the_current_status_and_goes_with_the_object() -> None:
+def test_the_condition_gauge_shows_the_current_status_and_goes_with_the_object() -> None:
     m = metrics.Metrics(process=False)
     m.observe_object("SealedSecret", sealed("db", ready="False"))
     ident = {"kind": "SealedSecret", "namespace": "shop", "name": "db", "type": "Ready"}
     assert value(m, "sealops_condition", **ident, status="False") == 1
-    assert value(m, "sealops_condition", **ident, status="True") == 0
-    assert value(m, "sealops_condition", **ident, status="Unknown") == 0
+    assert value(m, "sealops_condition", **ident, status="True") is None
     m.observe_object("SealedSecret", sealed("db", ready="True"))
     assert value(m, "sealops_condition", **ident, status="True") == 1
+    assert value(m, "sealops_condition", **ident, status="False") is None
     m.observe_object("SealedSecret", sealed("db", ready="True"), deleted=True)
     assert not [k for k in samples(m) if k[0] == "sealops_condition"]
 
