@@ -36,14 +36,17 @@ def test_an_exception_is_one_json_line_too() -> None:
 def test_log_level_and_format_configure_the_root_logger() -> None:
     root = logging.getLogger()
     saved = (root.level, list(root.handlers))
+    hosts = logging.NullHandler()
+    root.addHandler(hosts)
     try:
         logformat.configure(log_format="text", level="info")
         logformat.configure(log_format="json", level="warning")
         assert root.level == logging.WARNING
-        ours = [h for h in root.handlers if h not in saved[1]]
-        assert len(ours) == 1 and isinstance(ours[0].formatter, logformat.JsonFormatter)
-        # A host's handlers stay (ours from an earlier configure() in this process are replaced).
-        assert all(h in root.handlers for h in saved[1] if not isinstance(h, logformat._Handler))
+        ours = [h for h in root.handlers if isinstance(h.formatter, logformat.JsonFormatter)]
+        texts = [h for h in root.handlers
+                 if h.formatter is not None and h.formatter._fmt == logformat.TEXT_FORMAT]
+        assert len(ours) == 1 and not texts  # the second call replaced the first
+        assert hosts in root.handlers  # a host's handler stays
     finally:
         root.setLevel(saved[0])
         root.handlers[:] = saved[1]
