@@ -42,5 +42,5 @@ def test_an_unreadable_kubeconfig_gives_none(tmp_path: Path) -> None:
 def test_a_kubeconfig_that_is_not_yaml_is_a_cluster_error_not_a_parser_traceback(
         tmp_path: Path) -> None:
     (tmp_path / "bad").write_text("{not: [valid")
-    with pytest.raises(errors.ClusterError, match="cannot load kubeconfig .*bad"):  # the file
+    with pytest.raises(errors.ClusterError, match=r"cannot load kubeconfig .*bad"):  # the file
         config.load(kubeconfig=str(tmp_path / "bad"))
