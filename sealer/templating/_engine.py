@@ -87,6 +87,7 @@ def compiled(cap: int, dialect: str,
     tree = _parse(env, dialect, source)
     analysis = _rules.check(tree)
     tree = _rules.rewrite(tree)
+    _rules.check_kinds(tree)
     return env.from_string(tree), analysis, tree
 
 

@@ -265,3 +265,85 @@ def _parent_of(tree: nodes.Node, target: nodes.Node) -> tuple[nodes.Node, str, i
                         return node, field, index
         stack.extend(node.iter_child_nodes())
     raise AssertionError("a node found in the tree has no parent")
+
+
+# --- kinds: every value's kind is known before rendering ------------------------------------------
+# A branch (`a if c else b`, `a or b`) whose two sides had different kinds could make a filter or
+# the output fail only when a value matches the author's guess: so both sides must have one kind,
+# every filter gets the kind it takes, and only text, numbers and booleans are printed.
+
+TEXT, NUMBER, BOOL, LIST, DICT, DATA = "text", "number", "bool", "list", "dict", "data"
+_TEXT_FILTERS = frozenset({"b64enc", "b64dec", "trim", "upper", "lower", "indent", "replace"})
+_PRINTABLE = frozenset({TEXT, NUMBER, BOOL})
+
+
+def check_kinds(tree: nodes.Template) -> None:
+    for node in tree.find_all(nodes.CondExpr):
+        if node.expr2 is None:
+            raise Refused("uses `a if c` without `else` (both sides are needed)")
+    for output in tree.find_all(nodes.Output):
+        for child in output.nodes:
+            if _kind(child) not in _PRINTABLE:
+                raise Refused("prints a list or mapping; encode it with toJson or toYaml")
+    for test in [*tree.find_all(nodes.If)]:
+        _kind(test.test)
+
+
+def _kind(node: nodes.Node) -> str:
+    if isinstance(node, nodes.TemplateData | nodes.Name | nodes.Getattr | nodes.Getitem):
+        return DATA if isinstance(node, nodes.Name) and node.name == "data" else TEXT
+    if isinstance(node, nodes.Const):
+        return BOOL if isinstance(node.value, bool) else (
+            TEXT if isinstance(node.value, str) else NUMBER)
+    if isinstance(node, nodes.Filter):
+        return _filter_kind(node)
+    if isinstance(node, nodes.CondExpr):
+        _kind(node.test)
+        return _same(node.expr1, node.expr2, "the two sides of `a if c else b`")
+    if isinstance(node, nodes.And | nodes.Or):
+        return _same(node.left, node.right, "the two sides of `and`/`or`")
+    return _literal_kind(node)
+
+
+def _literal_kind(node: nodes.Node) -> str:
+    if isinstance(node, nodes.Not | nodes.Compare):
+        for child in node.iter_child_nodes():
+            _kind(child.expr if isinstance(child, nodes.Operand) else child)
+        return BOOL
+    if isinstance(node, nodes.List):
+        for item in node.items:
+            _kind(item)
+        return LIST
+    if isinstance(node, nodes.Dict):
+        for pair in node.items:
+            if not (isinstance(pair.key, nodes.Const) and isinstance(pair.key.value, str)):
+                raise Refused("uses a mapping key that is not quoted text")
+            _kind(pair.value)
+        return DICT
+    raise Refused(f"uses the {type(node).__name__} construct, which templates do not allow")
+
+
+def _same(left: nodes.Node | None, right: nodes.Node | None, what: str) -> str:
+    kinds = {_kind(left) if left is not None else "none",
+             _kind(right) if right is not None else "none"}
+    if len(kinds) != 1:
+        raise Refused(f"gives {what} different kinds ({' and '.join(sorted(kinds))})")
+    return kinds.pop()
+
+
+def _filter_kind(node: nodes.Filter) -> str:
+    assert node.node is not None
+    given = _kind(node.node)
+    if node.name in _TEXT_FILTERS or node.name == "default":
+        if given != TEXT:
+            raise Refused(f"passes a {given} to {node.name}, which needs text")
+        if node.name == "default" and node.args and _kind(node.args[0]) != TEXT:
+            raise Refused("gives default a fallback that is not text")
+        return TEXT
+    if node.name in ("join", _filters.CONCAT):
+        parts = node.node.items if isinstance(node.node, nodes.List) else []
+        for part in parts:
+            if _kind(part) not in _PRINTABLE:
+                raise Refused("joins a list or mapping (encode it with toJson first)")
+        return TEXT
+    return TEXT  # toJson, toYaml: any kind in, text out

@@ -112,3 +112,21 @@ def test_filter_arguments_are_literals_checked_before_rendering() -> None:
     assert "an argument it does not take" in refused("{{ q|indent(depth=2) }}")
     assert "list literal" in refused("{{ q|join(',') }}")
     assert "more than one fallback" in refused("{{ q|default('a', 'b') }}")
+
+
+@pytest.mark.parametrize(("source", "why"), [
+    ("{{ data if q == 'y' else '' }}", "different kinds"),
+    ("{{ (q == 'y' and [1] or 'a')|upper }}", "different kinds"),
+    ("{{ q if q == 'y' }}", "without `else`"),
+    ("{{ [q] if q == 'y' else [p] }}", "prints a list or mapping"),
+    ("{{ data }}", "prints a list or mapping"),
+    ("{{ [q]|upper }}", "passes a list to upper"),
+    ("{{ q|default([1]) }}", "fallback that is not text"),
+    ("{{ [[q]]|join }}", "joins a list or mapping"),
+    ("{{ {1: q}|toJson }}", "mapping key that is not quoted text"),
+])
+def test_branches_and_kinds_are_checked_so_no_branch_can_fail_on_a_value(
+    source: str, why: str
+) -> None:
+    for value in (b"y", b"n"):  # the same verdict whichever way the branch would go
+        assert why in refused(source, {"p": b"x", "q": value})
