@@ -1,4 +1,5 @@
-"""Prometheus text metrics: unseal results by outcome, durations, key generations, queue depth.
+"""Prometheus text metrics: unseal results by outcome, durations, key generations, queue depth,
+rollouts by workload kind and Secret source.
 
 Labels are reasons and kinds chosen by our code, never names of secrets or values.
 """
@@ -21,6 +22,8 @@ class Metrics:
         self._generations = 0
         self._queue = 0
         self._http: dict[tuple[str, int], int] = defaultdict(int)
+        self._rollouts: dict[tuple[str, str], int] = defaultdict(int)
+        self._rollout_failures: dict[str, int] = defaultdict(int)
 
     def observe_unseal(self, outcome: str, seconds: float) -> None:
         with self._lock:
@@ -42,6 +45,15 @@ class Metrics:
     def observe_http(self, endpoint: str, code: int) -> None:
         with self._lock:
             self._http[(endpoint, code)] += 1
+
+    def observe_rollout(self, kind: str, source: str) -> None:
+        """A workload of `kind` was stamped because a Secret written by `source` changed."""
+        with self._lock:
+            self._rollouts[(kind, source)] += 1
+
+    def observe_rollout_failure(self, kind: str) -> None:
+        with self._lock:
+            self._rollout_failures[kind] += 1
 
     def render(self) -> str:
         with self._lock:
@@ -70,4 +82,12 @@ class Metrics:
                       "# TYPE sealops_http_requests_total counter"]
             lines += [f'sealops_http_requests_total{{endpoint="{e}",code="{c}"}} {n}'
                       for (e, c), n in sorted(self._http.items())]
+            lines += ["# HELP sealops_rollouts_total Workloads rolled because a Secret changed.",
+                      "# TYPE sealops_rollouts_total counter"]
+            lines += [f'sealops_rollouts_total{{kind="{k}",source="{s}"}} {n}'
+                      for (k, s), n in sorted(self._rollouts.items())]
+            lines += ["# HELP sealops_rollout_failures_total Failed attempts to stamp a workload.",
+                      "# TYPE sealops_rollout_failures_total counter"]
+            lines += [f'sealops_rollout_failures_total{{kind="{k}"}} {n}'
+                      for k, n in sorted(self._rollout_failures.items())]
         return "\n".join(lines) + "\n"

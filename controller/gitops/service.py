@@ -21,6 +21,7 @@ from typing import Any
 from controller import peering, status
 from controller.apply import prune
 from controller.gitops import reconciler, scheduler
+from controller.rollout import service as rollout
 from controller.settings import ControllerSettings
 from sealer.kube import client
 
@@ -41,7 +42,8 @@ def trigger_of(body: Mapping[str, Any]) -> tuple[Any, Any, Any]:
 class Service:
     def __init__(self, kube: client.KubeClient, *, settings: ControllerSettings,
                  events: status.EventRecorder, now: Callable[[], datetime.datetime],
-                 gate: peering.Gate, workers: int = 2) -> None:
+                 gate: peering.Gate, workers: int = 2,
+                 rollouts: rollout.Rollout | None = None) -> None:
         configured = settings.gitops_cache_root or os.environ.get(CACHE_ROOT_ENV)
         self._own_cache = configured is None
         root = Path(configured) if configured else Path(
@@ -51,7 +53,7 @@ class Service:
             kube=kube, events=events, controller_namespace=settings.namespace,
             cache_root=root, now=now, allow_local=settings.allow_local_sources,
             default_service_account=settings.default_service_account,
-            refuse_privileged_pods=settings.refuse_privileged_pods)
+            refuse_privileged_pods=settings.refuse_privileged_pods, rollouts=rollouts)
         self.gate = gate
         self.scheduler = scheduler.Scheduler(
             self._run, workers=workers, gate=lambda key: self.gate.open_for(key[0]))

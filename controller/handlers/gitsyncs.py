@@ -15,14 +15,17 @@ import kopf
 
 from controller import peering, status
 from controller.gitops import reconciler, service
+from controller.rollout import service as rollout
 from controller.settings import ControllerSettings
 from sealer.kube import client
 
 
 def register(registry: kopf.OperatorRegistry, kube: client.KubeClient, *,
              settings: ControllerSettings, events: status.EventRecorder,
-             now: Callable[[], datetime.datetime], gate: peering.Gate) -> service.Service:
-    gitops = service.Service(kube, settings=settings, events=events, now=now, gate=gate)
+             now: Callable[[], datetime.datetime], gate: peering.Gate,
+             rollouts: rollout.Rollout | None = None) -> service.Service:
+    gitops = service.Service(kube, settings=settings, events=events, now=now, gate=gate,
+                             rollouts=rollouts)
     res = reconciler.GITSYNCS
 
     @kopf.on.startup(registry=registry, id="gitops-start")

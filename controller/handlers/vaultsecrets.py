@@ -15,15 +15,17 @@ from typing import Any
 import kopf
 
 from controller import status
+from controller.rollout import service as rollout
 from controller.vaultsync import objects, runtime, target
 from sealer.kube import client
 
 
 def register(registry: kopf.OperatorRegistry, *, kube: client.KubeClient,
              controller_namespace: str, events: status.EventRecorder,
-             gate: Callable[[str], bool]) -> runtime.Runtime:
+             gate: Callable[[str], bool],
+             rollouts: rollout.Rollout | None = None) -> runtime.Runtime:
     sync = runtime.Runtime(kube, controller_namespace=controller_namespace, events=events,
-                           gate=gate)
+                           gate=gate, rollouts=rollouts)
 
     @kopf.on.startup(registry=registry, id="vault-sync-start")
     def start(**_: Any) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from controller import faults, metrics, status
 from controller.keys import registry
+from controller.rollout import service as rollout
 from controller.unseal import desired
 from sealer import errors
 from sealer.kube import client
@@ -44,6 +45,8 @@ class Context:
     # the first, opening them costs one RSA decryption whatever the number of generations.
     last_v1_key: bytes | None = None
     guard: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    # Rolls opted-in workloads when a Secret we wrote changed (None: rollouts are off).
+    rollout: rollout.Rollout | None = None
 
     def lock_for(self, key: tuple[str, str, str]) -> threading.Lock:
         with self.guard:
@@ -58,6 +61,7 @@ class Outcome:
     wrote: bool = False
     retry: bool = False
     event: str = ""
+    secret: str = ""  # the name of the Secret written (same namespace), when one was
 
 
 def reconcile(ctx: Context, res: client.Resource, *, namespace: str, name: str,
@@ -76,6 +80,8 @@ def reconcile(ctx: Context, res: client.Resource, *, namespace: str, name: str,
         started = time.perf_counter()
         outcome = _converge(ctx, sealed, key=key)
         ctx.metrics.observe_unseal(outcome.reason, time.perf_counter() - started)
+        if outcome.wrote and ctx.rollout is not None:
+            ctx.rollout.secret_changed(namespace, outcome.secret, source="SealedSecret")
         _report(ctx, res, sealed, outcome, key=key)
         return outcome
 
@@ -87,7 +93,8 @@ def _converge(ctx: Context, sealed: dict[str, Any], *, key: tuple[str, str, str]
         if opened.key_id is not None:
             ctx.hints[key] = opened.key_id
             ctx.last_v1_key = opened.key_id
-        verb = _apply_secret(ctx, sealed, desired.secret_for(sealed, opened))
+        wanted = desired.secret_for(sealed, opened)
+        verb = _apply_secret(ctx, sealed, wanted)
     except errors.UnknownKeyError as exc:
         return Outcome(False, "UnknownKey", str(exc))
     except errors.UnsealError as exc:  # UnsealFailed, or InvalidBase64
@@ -101,7 +108,8 @@ def _converge(ctx: Context, sealed: dict[str, Any], *, key: tuple[str, str, str]
                        retry=exc.retryable)
     items = len(opened.data)
     return Outcome(True, "Succeeded", f"Secret {ident} unsealed from {items} items",
-                   wrote=verb is not None, event=f"Secret {ident} {verb} from {items} items")
+                   wrote=verb is not None, event=f"Secret {ident} {verb} from {items} items",
+                   secret=wanted["metadata"]["name"])
 
 
 def _hint(ctx: Context, sealed: dict[str, Any], key: tuple[str, str, str]) -> bytes | None:

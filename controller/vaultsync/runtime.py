@@ -35,6 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from controller import status
+from controller.rollout import service as rollout
 from controller.vault import bulkhead
 from controller.vault import sync as vault_sync
 from controller.vaultsync import context, objects, reconcile, report, scheduler, stores, target
@@ -48,6 +49,9 @@ JSON = dict[str, Any]
 SYNC_KEY = "VaultSecret"
 PAUSED_RECHECK_S = 5.0
 STORE_KEY = "Store"
+# Writes that change a Secret's data in place; a deleted Secret rolls nothing (its pods would
+# only fail to start).
+ROLLING_WRITES = frozenset({"created", "updated", "merged"})
 
 
 def utcnow() -> datetime.datetime:
@@ -70,8 +74,10 @@ class Runtime:
                  events: status.EventRecorder, tuning: context.Tuning | None = None,
                  now: Callable[[], datetime.datetime] = utcnow,
                  rng: random.Random | None = None,
-                 gate: Callable[[str], bool] = lambda _namespace: True) -> None:
+                 gate: Callable[[str], bool] = lambda _namespace: True,
+                 rollouts: rollout.Rollout | None = None) -> None:
         self._gate = gate
+        self._rollouts = rollouts
         tuning = tuning or context.Tuning()
         rng = rng or random.SystemRandom()
         self.ctx = context.Context(
@@ -206,6 +212,9 @@ class Runtime:
         if body is None:
             return None
         outcome = reconcile.sync(self.ctx, body)
+        if outcome.wrote in ROLLING_WRITES and self._rollouts is not None:
+            namespace, _, secret = outcome.secret.partition("/")
+            self._rollouts.secret_changed(namespace, secret, source="VaultSecret")
         try:
             patched = report.vault_secret(self.ctx, body, outcome, forced=forced)
         except kerrors.ApiError as exc:
