@@ -146,6 +146,8 @@ class Rollout:
     def _ensure(self, ref: refs.WorkloadRef, changes: dict[str, str]) -> None:
         result = patcher.ensure(self._kube, ref, changed=changes, key=self.hash_key())
         if result.action != patcher.ROLLED or result.workload is None:
+            logger.debug("%s: %s after a change of Secret %s", ref, result.action,
+                         ", ".join(sorted(changes)))
             return
         sources = sorted({changes[name] for name in result.secrets})
         for source in sources:
