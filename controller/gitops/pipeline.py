@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller import render
+from controller import faults, render
 from controller.apply import applier, inventory, ordering, plan, prune, scope, wait
 from controller.rollout import service as rollout
 from controller.sources import git, history
@@ -200,6 +200,7 @@ def _apply(engine: applier.Applier, kube: client.KubeClient, planned: plan.Plan,
         if waiting:
             _stage(SECRETS_FAILED, lambda: wait.materialized(
                 kube, done, deadline=deadline, workers=request.workers, clock=clock))
+        faults.delay("gitops.before-stamp")
         if rollouts is not None and held is not None:
             _stage(APPLY_FAILED, lambda: rollouts.stamp(list(workloads), kube=kube, claim=held))
         for wave in waves(workloads):

@@ -64,3 +64,7 @@ def stamp(kube: Any, namespace: str, name: str) -> str | None:
 def events_for(kube: Any, namespace: str, name: str, reason: str) -> list[dict[str, Any]]:
     return [e for e in kube.list(client.EVENTS, namespace=namespace)
             if e["involvedObject"].get("name") == name and e.get("reason") == reason]
+
+
+# The GitOps fixtures (a git server and repository per test), shared with tests/integration/gitops.
+from tests.integration.gitops.conftest import gitops  # noqa: E402,F401
