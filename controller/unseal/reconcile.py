@@ -61,7 +61,7 @@ class Outcome:
     wrote: bool = False
     retry: bool = False
     event: str = ""
-    secret: str = ""  # the name of the Secret written (same namespace), when one was
+    secret: str = ""  # the Secret whose data was written (same namespace), when one was
 
 
 def reconcile(ctx: Context, res: client.Resource, *, namespace: str, name: str,
@@ -80,7 +80,7 @@ def reconcile(ctx: Context, res: client.Resource, *, namespace: str, name: str,
         started = time.perf_counter()
         outcome = _converge(ctx, sealed, key=key)
         ctx.metrics.observe_unseal(outcome.reason, time.perf_counter() - started)
-        if outcome.wrote and ctx.rollout is not None:
+        if outcome.secret and ctx.rollout is not None:
             ctx.rollout.secret_changed(namespace, outcome.secret, source="SealedSecret")
         _report(ctx, res, sealed, outcome, key=key)
         return outcome
@@ -94,7 +94,7 @@ def _converge(ctx: Context, sealed: dict[str, Any], *, key: tuple[str, str, str]
             ctx.hints[key] = opened.key_id
             ctx.last_v1_key = opened.key_id
         wanted = desired.secret_for(sealed, opened)
-        verb = _apply_secret(ctx, sealed, wanted)
+        verb, data_changed = _apply_secret(ctx, sealed, wanted)
     except errors.UnknownKeyError as exc:
         return Outcome(False, "UnknownKey", str(exc))
     except errors.UnsealError as exc:  # UnsealFailed, or InvalidBase64
@@ -109,7 +109,7 @@ def _converge(ctx: Context, sealed: dict[str, Any], *, key: tuple[str, str, str]
     items = len(opened.data)
     return Outcome(True, "Succeeded", f"Secret {ident} unsealed from {items} items",
                    wrote=verb is not None, event=f"Secret {ident} {verb} from {items} items",
-                   secret=wanted["metadata"]["name"])
+                   secret=wanted["metadata"]["name"] if data_changed else "")
 
 
 def _hint(ctx: Context, sealed: dict[str, Any], key: tuple[str, str, str]) -> bytes | None:
@@ -126,8 +126,12 @@ def _hint(ctx: Context, sealed: dict[str, Any], key: tuple[str, str, str]) -> by
     return ctx.last_v1_key
 
 
-def _apply_secret(ctx: Context, sealed: dict[str, Any], body: dict[str, Any]) -> str | None:
-    """Create or update the Secret when it differs; the verb done, or None for no write.
+def _apply_secret(ctx: Context, sealed: dict[str, Any],
+                  body: dict[str, Any]) -> tuple[str | None, bool]:
+    """Create or update the Secret when it differs; the verb done (None for no write), and
+    whether existing data changed, which rolls the workloads using it: a write of labels or
+    annotations alone rolls nothing, nor does a Secret created (as Reloader's default: pods
+    waiting for a missing Secret start by themselves once it exists).
 
     A SealedSecret never reconciled before most likely has no Secret yet, so creating it is
     tried first (one request instead of two); a 409 falls back to the read-compare-write path.
@@ -143,14 +147,16 @@ def _apply_secret(ctx: Context, sealed: dict[str, Any], body: dict[str, Any]) ->
         else:
             ctx.written[(meta["namespace"], meta["name"])] = created["metadata"]["resourceVersion"]
             faults.checkpoint("unseal.after-secret-write")
-            return "created"
+            return "created", False
     existing = ctx.kube.get(client.SECRETS, meta["name"], namespace=meta["namespace"])
     mode = desired.check_target(sealed, existing, controller_namespace=ctx.controller_namespace)
     if not desired.needs_write(body, existing, mode=mode):
-        return None
+        return None, False
     _write(ctx, body, existing, mode=mode)
     faults.checkpoint("unseal.after-secret-write")
-    return "created" if existing is None else "updated"
+    if existing is None:
+        return "created", False
+    return "updated", (existing.get("data") or {}) != body.get("data")
 
 
 def _write(ctx: Context, body: dict[str, Any], existing: dict[str, Any] | None, *,

@@ -49,9 +49,10 @@ JSON = dict[str, Any]
 SYNC_KEY = "VaultSecret"
 PAUSED_RECHECK_S = 5.0
 STORE_KEY = "Store"
-# Writes that change a Secret's data in place; a deleted Secret rolls nothing (its pods would
-# only fail to start).
-ROLLING_WRITES = frozenset({"created", "updated", "merged"})
+# Writes that change an existing Secret's data. A created Secret rolls nothing (as Reloader's
+# default: pods waiting for it start once it exists), nor a deleted one (they would only fail
+# to start).
+ROLLING_WRITES = frozenset({"updated", "merged"})
 
 
 def utcnow() -> datetime.datetime:
@@ -212,9 +213,7 @@ class Runtime:
         if body is None:
             return None
         outcome = reconcile.sync(self.ctx, body)
-        if outcome.wrote in ROLLING_WRITES and self._rollouts is not None:
-            namespace, _, secret = outcome.secret.partition("/")
-            self._rollouts.secret_changed(namespace, secret, source="VaultSecret")
+        self._changed(body, outcome)
         try:
             patched = report.vault_secret(self.ctx, body, outcome, forced=forced)
         except kerrors.ApiError as exc:
@@ -225,6 +224,18 @@ class Runtime:
                 if key in self._bodies and _newer(patched, self._bodies[key]):
                     self._bodies[key] = patched
         return self._next((SYNC_KEY, *key), outcome)
+
+    def _changed(self, body: JSON, outcome: reconcile.Outcome) -> None:
+        """Roll the workloads using the target Secret when its data changed: written, and the
+        data hash differs from the one in status (a repaired hand edit or a relabel rolls
+        nothing)."""
+        if self._rollouts is None or outcome.wrote not in ROLLING_WRITES:
+            return
+        if outcome.data_hash is not None and \
+                outcome.data_hash == (body.get("status") or {}).get("dataHash"):
+            return
+        namespace, _, secret = outcome.secret.partition("/")
+        self._rollouts.secret_changed(namespace, secret, source="VaultSecret")
 
     def _next(self, key: tuple[Any, ...], outcome: reconcile.Outcome) -> float | None:
         interval = outcome.interval_s

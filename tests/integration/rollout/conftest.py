@@ -68,3 +68,4 @@ def events_for(kube: Any, namespace: str, name: str, reason: str) -> list[dict[s
 
 # The GitOps fixtures (a git server and repository per test), shared with tests/integration/gitops.
 from tests.integration.gitops.conftest import gitops  # noqa: E402,F401
+from tests.integration.vaultsync.conftest import clock, shop_token, vault  # noqa: E402,F401
