@@ -72,6 +72,16 @@ def test_a_changed_secret_rolls_its_opted_in_deployment_exactly_once(
     assert patcher.FIELD_MANAGER in managers
     owned = str(managers[patcher.FIELD_MANAGER]["fieldsV1"])
     assert refs.HASH_ANNOTATION in owned and "f:containers" not in owned
+    assert not [a for a in live["metadata"].get("annotations") or {} if "kopf" in a]
+    assert not live["metadata"].get("finalizers")
+
+    # A workload that opts in later is learnt from the watch (the namespace is indexed now).
+    kube.create(DEPLOYMENTS, deployment("late", secret="db"), namespace=namespace)
+    wait_replicasets(kube, namespace, "late", 1)
+    _seal(kube, ctl, namespace, "db", b"third")
+    wait_replicasets(kube, namespace, "late", 2)
+    wait_replicasets(kube, namespace, "app", 3)
+    assert len(replicasets(kube, namespace, "plain")) == 1
 
 
 def test_a_hand_edit_repaired_and_an_unchanged_secret_roll_nothing(
