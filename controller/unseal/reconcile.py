@@ -1,7 +1,9 @@
 """Reconciling one SealedSecret against the cluster (the shell around `desired`).
 
 Read the SealedSecret -> open every item -> check the target -> write the Secret only when it
-differs -> write status only when it changes -> post an Event on a change of outcome. A failure
+differs -> when existing data changed, hand the Secret to `controller.rollout` (opted-in
+workloads using it roll) -> write status only when it changes -> post an Event on a change of
+outcome. A failure
 at any step leaves the last good Secret exactly as it was.
 """
 

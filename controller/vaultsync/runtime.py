@@ -3,7 +3,9 @@
     kopf on.event (VaultSecret, VaultStore, ClusterVaultStore, owned Secret)
         -> observe_*: remember the latest body, decide whether a run is due
         -> Scheduler (due-time queue, one lane per store) -> _work(key)
-        -> reconcile.sync / a store login check -> report (status, Events) -> next run
+        -> reconcile.sync / a store login check -> [data of an existing Secret changed:
+           `controller.rollout` rolls the opted-in workloads using it]
+        -> report (status, Events) -> next run
 
 Level-triggered: every run reads the latest body seen and compares live state with Vault, so a
 lost or repeated event costs at most one extra run. When a VaultSecret runs:
