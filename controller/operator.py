@@ -32,10 +32,11 @@ import kopf
 
 from controller import metrics as metrics_mod
 from controller import peering, status
-from controller.handlers import gitsyncs, sealedsecrets, vaultsecrets
+from controller.handlers import gitsyncs, rollouts, sealedsecrets, vaultsecrets
 from controller.http import health as health_mod
 from controller.http import server as http_server
 from controller.keys import publish, registry
+from controller.rollout import service as rollout
 from controller.settings import ControllerSettings
 from controller.unseal import reconcile
 from sealer import errors
@@ -68,14 +69,17 @@ class Controller:
                                          bitnami_compat=settings.bitnami_compat, now=utcnow)
         self.metrics.watch_keys(lambda: metrics_mod.key_infos(self.keys.keyring),
                                 renewal=settings.key_renewal)
-        self.ctx = reconcile.Context(
-            kube=self.kube, keys=self.keys, controller_namespace=settings.namespace,
-            events=status.EventRecorder(self.kube, now=utcnow), metrics=self.metrics,
-            now=utcnow)
+        events = status.EventRecorder(self.kube, now=utcnow)
         self.stop_flag = threading.Event()
-        # Loops of our own (GitOps, Vault, key renewal) act only while kopf would.
+        # Loops of our own (GitOps, Vault, key renewal, rollouts) act only while kopf would.
         self.gate = peering.Gate(self.kube, peering_name=settings.peering_name,
                                  clusterwide=settings.clusterwide, now=utcnow)
+        self.rollouts = rollout.Rollout(self.kube, controller_namespace=settings.namespace,
+                                        events=events, metrics=self.metrics,
+                                        gate=self.gate.open_for)
+        self.ctx = reconcile.Context(
+            kube=self.kube, keys=self.keys, controller_namespace=settings.namespace,
+            events=events, metrics=self.metrics, now=utcnow, rollout=self.rollouts)
         self.http: http_server.Server | None = None
         self.health = health_mod.Health()
         self.stopping = threading.Event()  # set once a stop was asked for: loops may end
@@ -194,15 +198,19 @@ class Controller:
                 certificate_path=conn.cert_file, private_key_path=conn.key_file)
 
         sealedsecrets.register(reg, self.ctx, bitnami_compat=ours.bitnami_compat)
+        rollouts.register(reg, self.rollouts)
+        self.health.watch("rollout-scheduler", max_silence=SCHEDULER_SILENCE_S,
+                          pulse=self.rollouts.scheduler.pulse)
         if ours.vault:
             sync = vaultsecrets.register(reg, kube=self.kube, controller_namespace=ours.namespace,
                                          events=self.ctx.events, gate=self.gate.open_for,
-                                         metrics=self.metrics)
+                                         metrics=self.metrics, rollouts=self.rollouts)
             self.health.watch("vault-scheduler", max_silence=SCHEDULER_SILENCE_S,
                               pulse=sync.scheduler.pulse)
         if ours.gitops:
             gitops = gitsyncs.register(reg, self.kube, settings=ours, events=self.ctx.events,
-                                       now=utcnow, gate=self.gate, metrics=self.metrics)
+                                       now=utcnow, gate=self.gate, metrics=self.metrics,
+                                       rollouts=self.rollouts)
             self.health.watch("gitops-scheduler", max_silence=SCHEDULER_SILENCE_S,
                               pulse=gitops.scheduler.pulse)
         return reg

@@ -7,6 +7,8 @@
     apply      stage 0 (CRDs, Namespaces), then wait usable   ApplyFailed
                stage 1 (SealedSecret, VaultSecret), then wait
                Ready at generation + Secret exists            SecretsFailed
+               stamp opted-in workloads with the keyed hash   ApplyFailed
+               of their Secrets (`controller.rollout.stamp`)
                stage 2 in kind-order waves                    ApplyFailed
     prune      previous inventory minus new (`prune`)         PruneFailed
                more than half of it, or after a history       PruneBlocked (applied, nothing
@@ -21,7 +23,13 @@ render, apply, secrets, prune; plan counts as apply, each wait as its stage), an
 Any failure stops the sync: nothing after it is applied, nothing is pruned, and the inventory
 becomes `previous.merge(confirmed applies)` (HOSTILE-INPUTS K43). After a good apply it is
 `planned.merge(failed prunes)`; without `prune` (or when the guard blocks it) every stale
-entry stays in the inventory, so a later prune still finds it. Every object is labelled with
+entry stays in the inventory, so a later prune still finds it. With `rollouts` (the controller's
+`controller.rollout.service.Rollout`), the opted-in stage-2 workloads are claimed from before
+stage 1 until stage 2 is done: a Secret that changes meanwhile does not stamp them through the
+patch path; the sync applies them with the new hash already in their pod template, so a commit
+that changes a sealed secret and its Deployment rolls the Deployment once. When the sync stops
+before stage 2 (a Secret failed to materialize), the changes held back are handed to the patch
+path as the claim ends. Every object is labelled with
 the sync's owner uid (`inventory.OWNER_UID_LABEL`) when the request has one. No kopf and no
 status writes here: the caller reports the `Outcome`. Messages come from our errors (names,
 paths, reasons; API text already scrubbed).
@@ -36,8 +44,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller import render
+from controller import faults, render
 from controller.apply import applier, inventory, ordering, plan, prune, scope, wait
+from controller.rollout import service as rollout
 from controller.sources import git, history
 from sealer import errors
 from sealer.kube import client
@@ -155,7 +164,8 @@ def default_render(path: str) -> Render:
 
 def run(fetch: Fetch, request: Request, *, kube: client.KubeClient,
         render_objects: Render | None = None, checkpoint: applier.Checkpoint | None = None,
-        clock: wait.Clock = DEFAULT_CLOCK, cluster: scope.Cluster | None = None) -> Outcome:
+        clock: wait.Clock = DEFAULT_CLOCK, cluster: scope.Cluster | None = None,
+        rollouts: rollout.Rollout | None = None) -> Outcome:
     """Run every stage once (see the module docstring); never raises a `SealopsError`.
 
     `kube` does every read and write of the sync (an impersonating client for a GitSync with a
@@ -180,7 +190,7 @@ def run(fetch: Fetch, request: Request, *, kube: client.KubeClient,
                 objects, policy=request.policy, cluster=cluster or scope.Live(kube)))
             _label_owner(planned, owner_uid=request.owner_uid)
         _apply(engine, kube, planned, request=request, deadline=deadline, clock=clock,
-               timer=timer)
+               timer=timer, rollouts=None if request.dry_run else rollouts)
         with timer.stage("prune"):
             pruned = _prune(kube, planned, request=request, checkout=checkout)
     except _Failed as failed:
@@ -211,7 +221,8 @@ def _stage(reason: str, call: Callable[[], Any]) -> Any:
 
 
 def _apply(engine: applier.Applier, kube: client.KubeClient, planned: plan.Plan, *,
-           request: Request, deadline: float, clock: wait.Clock, timer: _Timer) -> None:
+           request: Request, deadline: float, clock: wait.Clock, timer: _Timer,
+           rollouts: rollout.Rollout | None) -> None:
     prerequisites, secrets, workloads = planned.stages
     waiting = request.wait and not request.dry_run
     with timer.stage("apply"):
@@ -219,14 +230,20 @@ def _apply(engine: applier.Applier, kube: client.KubeClient, planned: plan.Plan,
         if waiting:
             _stage(APPLY_FAILED, lambda: wait.prerequisites(kube, done, deadline=deadline,
                                                             clock=clock))
-    with timer.stage("secrets"):
-        done = _stage(SECRETS_FAILED, lambda: engine.apply(secrets))
-        if waiting:
-            _stage(SECRETS_FAILED, lambda: wait.materialized(
-                kube, done, deadline=deadline, workers=request.workers, clock=clock))
-    with timer.stage("apply"):
-        for wave in waves(workloads):
-            _stage(APPLY_FAILED, functools.partial(engine.apply, wave))
+    claim = rollouts.claim(workloads) if rollouts is not None else contextlib.nullcontext(None)
+    with claim as held:
+        with timer.stage("secrets"):
+            done = _stage(SECRETS_FAILED, lambda: engine.apply(secrets))
+            if waiting:
+                _stage(SECRETS_FAILED, lambda: wait.materialized(
+                    kube, done, deadline=deadline, workers=request.workers, clock=clock))
+        with timer.stage("apply"):
+            faults.delay("gitops.before-stamp")
+            if rollouts is not None and held is not None:
+                _stage(APPLY_FAILED, lambda: rollouts.stamp(list(workloads), kube=kube,
+                                                            claim=held))
+            for wave in waves(workloads):
+                _stage(APPLY_FAILED, functools.partial(engine.apply, wave))
 
 
 def waves(objects: Sequence[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:

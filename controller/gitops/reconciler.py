@@ -38,6 +38,7 @@ from controller import metrics as metrics_mod
 from controller import status
 from controller.apply import applier, inventory, prune, scope
 from controller.gitops import pipeline, report, spec
+from controller.rollout import service as rollout
 from controller.sources import credentials, git
 from controller.sources import errors as source_errors
 from sealer import errors
@@ -70,6 +71,8 @@ class Context:
     checkpoint: applier.Checkpoint | None = None
     metrics: metrics_mod.Metrics = dataclasses.field(
         default_factory=lambda: metrics_mod.Metrics(process=False))
+    # Stamps opted-in workloads with the hash of their Secrets before they are applied.
+    rollouts: rollout.Rollout | None = None
     renders: dict[Key, tuple[str, str, list[dict[str, Any]]]] = dataclasses.field(
         default_factory=dict)
     guard: threading.Lock = dataclasses.field(default_factory=threading.Lock)
@@ -117,7 +120,8 @@ def reconcile(ctx: Context, *, namespace: str, name: str) -> Result:
         timeout=parsed.timeout, workers=ctx.workers, **_prune_safety(obj))
     outcome = pipeline.run(lambda: _fetch(ctx, obj, parsed), request, kube=kube,
                            render_objects=_cached_render(ctx, (namespace, name), parsed.path),
-                           checkpoint=ctx.checkpoint, cluster=scope.Live(ctx.kube))
+                           checkpoint=ctx.checkpoint, cluster=scope.Live(ctx.kube),
+                           rollouts=ctx.rollouts)
     _finish(ctx, obj, outcome, requested=requested)
     return Result(parsed.interval, ok=outcome.ok)
 

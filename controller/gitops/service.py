@@ -22,6 +22,7 @@ from controller import metrics as metrics_mod
 from controller import peering, status
 from controller.apply import prune
 from controller.gitops import reconciler, scheduler
+from controller.rollout import service as rollout
 from controller.settings import ControllerSettings
 from sealer.kube import client
 
@@ -43,7 +44,8 @@ class Service:
     def __init__(self, kube: client.KubeClient, *, settings: ControllerSettings,
                  events: status.EventRecorder, now: Callable[[], datetime.datetime],
                  gate: peering.Gate, workers: int = 2,
-                 metrics: metrics_mod.Metrics | None = None) -> None:
+                 metrics: metrics_mod.Metrics | None = None,
+                 rollouts: rollout.Rollout | None = None) -> None:
         configured = settings.gitops_cache_root or os.environ.get(CACHE_ROOT_ENV)
         self._own_cache = configured is None
         root = Path(configured) if configured else Path(
@@ -54,7 +56,7 @@ class Service:
             cache_root=root, now=now, allow_local=settings.allow_local_sources,
             default_service_account=settings.default_service_account,
             refuse_privileged_pods=settings.refuse_privileged_pods,
-            metrics=metrics or metrics_mod.Metrics(process=False))
+            metrics=metrics or metrics_mod.Metrics(process=False), rollouts=rollouts)
         self.gate = gate
         self.scheduler = scheduler.Scheduler(
             self._run, workers=workers, gate=lambda key: self.gate.open_for(key[0]))

@@ -16,6 +16,7 @@ import kopf
 from controller import metrics as metrics_mod
 from controller import peering, status
 from controller.gitops import reconciler, service
+from controller.rollout import service as rollout
 from controller.settings import ControllerSettings
 from sealer.kube import client
 
@@ -23,9 +24,10 @@ from sealer.kube import client
 def register(registry: kopf.OperatorRegistry, kube: client.KubeClient, *,
              settings: ControllerSettings, events: status.EventRecorder,
              now: Callable[[], datetime.datetime], gate: peering.Gate,
-             metrics: metrics_mod.Metrics | None = None) -> service.Service:
+             metrics: metrics_mod.Metrics | None = None,
+             rollouts: rollout.Rollout | None = None) -> service.Service:
     gitops = service.Service(kube, settings=settings, events=events, now=now, gate=gate,
-                             metrics=metrics)
+                             metrics=metrics, rollouts=rollouts)
     res = reconciler.GITSYNCS
 
     @kopf.on.startup(registry=registry, id="gitops-start")

@@ -16,6 +16,7 @@ import kopf
 
 from controller import metrics as metrics_mod
 from controller import status
+from controller.rollout import service as rollout
 from controller.vaultsync import objects, runtime, target
 from sealer.kube import client
 
@@ -23,9 +24,10 @@ from sealer.kube import client
 def register(registry: kopf.OperatorRegistry, *, kube: client.KubeClient,
              controller_namespace: str, events: status.EventRecorder,
              gate: Callable[[str], bool],
-             metrics: metrics_mod.Metrics | None = None) -> runtime.Runtime:
+             metrics: metrics_mod.Metrics | None = None,
+             rollouts: rollout.Rollout | None = None) -> runtime.Runtime:
     sync = runtime.Runtime(kube, controller_namespace=controller_namespace, events=events,
-                           gate=gate, metrics=metrics)
+                           gate=gate, metrics=metrics, rollouts=rollouts)
     observed = sync.ctx.metrics
 
     @kopf.on.startup(registry=registry, id="vault-sync-start")

@@ -126,6 +126,13 @@ class Metrics:
         self._vault_renewals = prometheus_client.Counter(
             "sealops_vault_token_renewals_total", "Vault token renewals by store and outcome.",
             ["store", "outcome"], registry=reg)
+        self._rollouts = prometheus_client.Counter(
+            "sealops_rollouts_total",
+            "Workloads stamped to roll because a Secret they use changed, by workload kind and "
+            "by what wrote the Secret.", ["kind", "source"], registry=reg)
+        self._rollout_failures = prometheus_client.Counter(
+            "sealops_rollout_failures_total", "Failed attempts to stamp a workload.",
+            ["kind"], registry=reg)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every family."""
@@ -156,6 +163,15 @@ class Metrics:
 
     def observe_http(self, endpoint: str, code: int) -> None:
         self._http.labels(endpoint, str(code)).inc()
+
+    # -- rollouts ---------------------------------------------------------------------------
+
+    def observe_rollout(self, kind: str, source: str) -> None:
+        """A workload of `kind` was stamped because a Secret written by `source` changed."""
+        self._rollouts.labels(kind, source).inc()
+
+    def observe_rollout_failure(self, kind: str) -> None:
+        self._rollout_failures.labels(kind).inc()
 
     # -- every kind -------------------------------------------------------------------------
 

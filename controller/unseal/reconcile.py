@@ -1,10 +1,11 @@
 """Reconciling one SealedSecret against the cluster (the shell around `desired`).
 
 Read the SealedSecret -> open every item -> check the target -> write the Secret only when it
-differs -> write status only when it changes -> post an Event on a change of outcome. A failure
-at any step leaves the last good Secret exactly as it was. A reconcile request (the
-`sealops.dev/reconcile-requested-at` annotation, see `controller.status`) runs it again and is
-echoed in `status.lastHandledReconcileAt`.
+differs -> when existing data changed, hand the Secret to `controller.rollout` (opted-in
+workloads using it roll) -> write status only when it changes -> post an Event on a change of
+outcome. A failure at any step leaves the last good Secret exactly as it was. A reconcile
+request (the `sealops.dev/reconcile-requested-at` annotation, see `controller.status`) runs it
+again and is echoed in `status.lastHandledReconcileAt`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from controller import faults, metrics, status
 from controller.keys import registry
+from controller.rollout import service as rollout
 from controller.unseal import desired
 from sealer import errors, templating
 from sealer.kube import client
@@ -46,6 +48,8 @@ class Context:
     # the first, opening them costs one RSA decryption whatever the number of generations.
     last_v1_key: bytes | None = None
     guard: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    # Rolls opted-in workloads when a Secret we wrote changed (None: rollouts are off).
+    rollout: rollout.Rollout | None = None
 
     def lock_for(self, key: tuple[str, str, str]) -> threading.Lock:
         with self.guard:
@@ -60,6 +64,7 @@ class Outcome:
     wrote: bool = False
     retry: bool = False
     event: str = ""
+    secret: str = ""  # the Secret whose data was written (same namespace), when one was
 
 
 def reconcile(ctx: Context, res: client.Resource, *, namespace: str, name: str,
@@ -78,6 +83,8 @@ def reconcile(ctx: Context, res: client.Resource, *, namespace: str, name: str,
         started = time.perf_counter()
         outcome = _converge(ctx, sealed, key=key)
         ctx.metrics.observe_unseal(outcome.reason, time.perf_counter() - started)
+        if outcome.secret and ctx.rollout is not None:
+            ctx.rollout.secret_changed(namespace, outcome.secret, source="SealedSecret")
         _report(ctx, res, sealed, outcome, key=key)
         return outcome
 
@@ -90,7 +97,8 @@ def _converge(ctx: Context, sealed: dict[str, Any], *, key: tuple[str, str, str]
             ctx.hints[key] = opened.key_id
             ctx.last_v1_key = opened.key_id
         _count_values(ctx, key, opened)
-        verb = _apply_secret(ctx, sealed, desired.secret_for(sealed, opened))
+        wanted = desired.secret_for(sealed, opened)
+        verb, data_changed = _apply_secret(ctx, sealed, wanted)
     except errors.UnknownKeyError as exc:
         return Outcome(False, "UnknownKey", str(exc))
     except errors.UnsealError as exc:  # UnsealFailed, or InvalidBase64
@@ -104,7 +112,8 @@ def _converge(ctx: Context, sealed: dict[str, Any], *, key: tuple[str, str, str]
                        retry=exc.retryable)
     items = len(opened.data)
     return Outcome(True, "Succeeded", f"Secret {ident} unsealed from {items} items",
-                   wrote=verb is not None, event=f"Secret {ident} {verb} from {items} items")
+                   wrote=verb is not None, event=f"Secret {ident} {verb} from {items} items",
+                   secret=wanted["metadata"]["name"] if data_changed else "")
 
 
 def _count_values(ctx: Context, key: tuple[str, str, str], opened: desired.Opened) -> None:
@@ -134,8 +143,12 @@ def _hint(ctx: Context, sealed: dict[str, Any], key: tuple[str, str, str]) -> by
     return ctx.last_v1_key
 
 
-def _apply_secret(ctx: Context, sealed: dict[str, Any], body: dict[str, Any]) -> str | None:
-    """Create or update the Secret when it differs; the verb done, or None for no write.
+def _apply_secret(ctx: Context, sealed: dict[str, Any],
+                  body: dict[str, Any]) -> tuple[str | None, bool]:
+    """Create or update the Secret when it differs; the verb done (None for no write), and
+    whether existing data changed, which rolls the workloads using it: a write of labels or
+    annotations alone rolls nothing, nor does a Secret created (as Reloader's default: pods
+    waiting for a missing Secret start by themselves once it exists).
 
     A SealedSecret never reconciled before most likely has no Secret yet, so creating it is
     tried first (one request instead of two); a 409 falls back to the read-compare-write path.
@@ -151,14 +164,16 @@ def _apply_secret(ctx: Context, sealed: dict[str, Any], body: dict[str, Any]) ->
         else:
             ctx.written[(meta["namespace"], meta["name"])] = created["metadata"]["resourceVersion"]
             faults.checkpoint("unseal.after-secret-write")
-            return "created"
+            return "created", False
     existing = ctx.kube.get(client.SECRETS, meta["name"], namespace=meta["namespace"])
     mode = desired.check_target(sealed, existing, controller_namespace=ctx.controller_namespace)
     if not desired.needs_write(body, existing, mode=mode):
-        return None
+        return None, False
     _write(ctx, body, existing, mode=mode)
     faults.checkpoint("unseal.after-secret-write")
-    return "created" if existing is None else "updated"
+    if existing is None:
+        return "created", False
+    return "updated", (existing.get("data") or {}) != body.get("data")
 
 
 def _write(ctx: Context, body: dict[str, Any], existing: dict[str, Any] | None, *,

@@ -3,7 +3,9 @@
     kopf on.event (VaultSecret, VaultStore, ClusterVaultStore, owned Secret)
         -> observe_*: remember the latest body, decide whether a run is due
         -> Scheduler (due-time queue, one lane per store) -> _work(key)
-        -> reconcile.sync / a store login check -> report (status, Events) -> next run
+        -> reconcile.sync / a store login check -> [data of an existing Secret changed:
+           `controller.rollout` rolls the opted-in workloads using it]
+        -> report (status, Events) -> next run
 
 Level-triggered: every run reads the latest body seen and compares live state with Vault, so a
 lost or repeated event costs at most one extra run. When a VaultSecret runs:
@@ -37,6 +39,7 @@ from typing import Any
 
 from controller import metrics as metrics_mod
 from controller import status
+from controller.rollout import service as rollout
 from controller.vault import bulkhead
 from controller.vault import sync as vault_sync
 from controller.vaultsync import context, objects, reconcile, report, scheduler, stores, target
@@ -50,6 +53,10 @@ JSON = dict[str, Any]
 SYNC_KEY = "VaultSecret"
 PAUSED_RECHECK_S = 5.0
 STORE_KEY = "Store"
+# Writes that change an existing Secret's data. A created Secret rolls nothing (as Reloader's
+# default: pods waiting for it start once it exists), nor a deleted one (they would only fail
+# to start).
+ROLLING_WRITES = frozenset({"updated", "merged"})
 
 
 def utcnow() -> datetime.datetime:
@@ -73,8 +80,10 @@ class Runtime:
                  now: Callable[[], datetime.datetime] = utcnow,
                  rng: random.Random | None = None,
                  gate: Callable[[str], bool] = lambda _namespace: True,
-                 metrics: metrics_mod.Metrics | None = None) -> None:
+                 metrics: metrics_mod.Metrics | None = None,
+                 rollouts: rollout.Rollout | None = None) -> None:
         self._gate = gate
+        self._rollouts = rollouts
         tuning = tuning or context.Tuning()
         rng = rng or random.SystemRandom()
         metrics = metrics or metrics_mod.Metrics(process=False)
@@ -214,6 +223,7 @@ class Runtime:
         started = time.monotonic()
         outcome = reconcile.sync(self.ctx, body)
         self.ctx.metrics.observe_reconcile(SYNC_KEY, outcome.reason, time.monotonic() - started)
+        self._changed(body, outcome)
         try:
             patched = report.vault_secret(self.ctx, body, outcome, forced=forced)
         except kerrors.ApiError as exc:
@@ -224,6 +234,18 @@ class Runtime:
                 if key in self._bodies and _newer(patched, self._bodies[key]):
                     self._bodies[key] = patched
         return self._next((SYNC_KEY, *key), outcome)
+
+    def _changed(self, body: JSON, outcome: reconcile.Outcome) -> None:
+        """Roll the workloads using the target Secret when its data changed: written, and the
+        data hash differs from the one in status (a repaired hand edit or a relabel rolls
+        nothing)."""
+        if self._rollouts is None or outcome.wrote not in ROLLING_WRITES:
+            return
+        if outcome.data_hash is not None and \
+                outcome.data_hash == (body.get("status") or {}).get("dataHash"):
+            return
+        namespace, _, secret = outcome.secret.partition("/")
+        self._rollouts.secret_changed(namespace, secret, source="VaultSecret")
 
     def _next(self, key: tuple[Any, ...], outcome: reconcile.Outcome) -> float | None:
         interval = outcome.interval_s

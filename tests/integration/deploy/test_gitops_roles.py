@@ -78,7 +78,9 @@ def test_the_tenant_component_lets_the_controller_impersonate_that_one_account_o
         # No write rights of its own in the tenant's namespace.
         ("create", "sealedsecrets.sealops.dev", "-n", tenant),
         ("create", "configmaps", "-n", tenant),
-        ("patch", "deployments.apps", "-n", tenant),
+        # Workloads only get the rollout stamp (patch), never created or replaced.
+        ("create", "deployments.apps", "-n", tenant),
+        ("update", "deployments.apps", "-n", tenant),
         ("create", "rolebindings.rbac.authorization.k8s.io", "-n", tenant),
         # No other identity.
         ("impersonate", "serviceaccounts/default", "-n", tenant),
@@ -129,8 +131,9 @@ def test_the_cluster_admin_gitops_account_is_opt_in_and_removable(
                  timeout=30, what="the cluster-admin GitOps account to take effect")
         assert kubectl.can_i("delete", "customresourcedefinitions.apiextensions.k8s.io",
                              user=admin)
-        # The controller itself stays without write rights.
-        assert not kubectl.can_i("patch", "deployments.apps", "-n", ELSEWHERE)
+        # The controller itself stays without write rights (beyond the rollout stamp).
+        assert not kubectl.can_i("create", "deployments.apps", "-n", ELSEWHERE)
+        assert not kubectl.can_i("update", "deployments.apps", "-n", ELSEWHERE)
         assert not kubectl.can_i("create", "clusterrolebindings.rbac.authorization.k8s.io")
         assert not kubectl.can_i("impersonate", "serviceaccounts/sealops-controller", "-n",
                                  CONTROLLER_NS)

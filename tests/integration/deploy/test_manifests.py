@@ -96,8 +96,13 @@ def test_the_base_grants_the_controller_no_escalation_verbs_and_deletes_only_sec
             assert "rbac.authorization.k8s.io" not in rule["apiGroups"], name
             assert not {"escalate", "bind", "impersonate", "deletecollection"} \
                 & set(rule["verbs"]), (name, rule)
-            assert not {"pods", "pods/exec", "deployments", "serviceaccounts",
+            assert not {"pods", "pods/exec", "serviceaccounts",
                         "customresourcedefinitions/status"} & set(rule["resources"]), name
+            if {"deployments", "statefulsets", "daemonsets"} & set(rule["resources"]):
+                # Rolling opted-in workloads: read them and apply one annotation; never
+                # create, replace or delete one (it could then run code as another identity).
+                assert rule["apiGroups"] == ["apps"], name
+                assert sorted(rule["verbs"]) == ["get", "list", "patch", "watch"], name
             if "delete" in rule["verbs"]:
                 deletable += [(name, group, res) for group in rule["apiGroups"]
                               for res in rule["resources"]]

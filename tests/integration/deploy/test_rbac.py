@@ -49,6 +49,11 @@ CAN = [
     ("patch", "kopfpeerings.kopf.dev/sealops", "-n", TENANT),
     ("watch", "namespaces"),
     ("watch", "customresourcedefinitions.apiextensions.k8s.io"),
+    # Rolling opted-in workloads: watch them, server-side apply one annotation.
+    ("watch", "deployments.apps", "-n", TENANT),
+    ("patch", "deployments.apps", "-n", TENANT),
+    ("patch", "statefulsets.apps", "-n", TENANT),
+    ("patch", "daemonsets.apps", "-n", TENANT),
     # Vault kubernetes auth (TokenRequest).
     ("create", "serviceaccounts", "--subresource=token", "-n", TENANT),
 ]
@@ -71,9 +76,12 @@ CANNOT = [
     ("delete", "namespaces"),
     ("create", "namespaces"),
     ("patch", "namespaces"),
-    ("patch", "deployments.apps", "-n", TENANT),
     ("create", "deployments.apps", "-n", TENANT),
-    ("patch", "deployments.apps", "-n", CONTROLLER_NS),
+    ("create", "statefulsets.apps", "-n", TENANT),
+    ("create", "daemonsets.apps", "-n", TENANT),
+    ("update", "deployments.apps", "-n", TENANT),
+    ("delete", "deployments.apps", "-n", TENANT),
+    ("patch", "replicasets.apps", "-n", TENANT),
     ("create", "pods", "-n", TENANT),
     ("create", "pods", "--subresource=exec", "-n", TENANT),
     ("create", "serviceaccounts", "-n", TENANT),
