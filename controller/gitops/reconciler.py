@@ -1,6 +1,9 @@
 """Reconciling one GitSync: read it, fetch its source, run the pipeline, report. No kopf.
 
     read the GitSync (gone or suspended -> nothing) -> parse spec and policy
+    -> its dependencies (`dependencies.check`): a cycle or one not Ready at its current
+       revision -> Ready=False DependencyCycle / DependencyNotReady, nothing fetched, applied
+       or pruned, and another look after `dependencies.REQUEUE_S`
     -> the identity of the sync (`spec.service_account_for`): the named ServiceAccount must
        exist (read with the controller's own client), else Ready=False with
        ServiceAccountNotFound (or ServiceAccountUnavailable when it cannot be read) and
@@ -36,7 +39,7 @@ from typing import Any
 
 from controller import status
 from controller.apply import applier, inventory, prune, scope
-from controller.gitops import pipeline, report, spec
+from controller.gitops import dependencies, pipeline, report, spec
 from controller.sources import credentials, git
 from controller.sources import errors as source_errors
 from sealer import errors
@@ -91,15 +94,21 @@ def reconcile(ctx: Context, *, namespace: str, name: str) -> Result:
         return Result(None)
     requested = (obj["metadata"].get("annotations") or {}).get(REQUESTED_AT)
     try:
-        parsed = spec.parse(obj.get("spec"))
+        parsed = spec.parse(obj.get("spec"), namespace=namespace)
         policy = spec.policy_for(parsed, namespace=namespace, name=name,
                                  controller_namespace=ctx.controller_namespace,
                                  refuse_privileged_pods=ctx.refuse_privileged_pods)
+        spec.check_references(parsed, namespace=namespace, name=name,
+                              controller_namespace=ctx.controller_namespace)
     except errors.SealopsError as exc:
         _finish(ctx, obj, _refused(obj, exc), requested=requested)
         return Result(None, ok=False)
     if parsed.suspend:
         return Result(None)
+    blocked = _blocked(ctx, obj, parsed)
+    if blocked is not None:
+        _finish(ctx, obj, blocked, requested=requested)
+        return Result(min(parsed.interval, dependencies.REQUEUE_S))
     account = spec.service_account_for(parsed, namespace=namespace,
                                        controller_namespace=ctx.controller_namespace,
                                        default=ctx.default_service_account)
@@ -111,7 +120,8 @@ def reconcile(ctx: Context, *, namespace: str, name: str) -> Result:
         obj = dict(report.progressing(ctx.kube, GITSYNCS, obj, now=_stamp(ctx)))
     request = pipeline.Request(
         policy=policy, path=parsed.path, previous=_previous(obj), prune=parsed.prune,
-        timeout=parsed.timeout, workers=ctx.workers, **_prune_safety(obj))
+        timeout=parsed.timeout, workers=ctx.workers, health_checks=parsed.health_checks,
+        wait_for_all=parsed.wait, **_prune_safety(obj))
     outcome = pipeline.run(lambda: _fetch(ctx, obj, parsed), request, kube=kube,
                            render_objects=_cached_render(ctx, (namespace, name), parsed.path),
                            checkpoint=ctx.checkpoint, cluster=scope.Live(ctx.kube))
@@ -153,6 +163,26 @@ def _client_for(ctx: Context, obj: dict[str, Any],
         return _unresolved(obj, SERVICE_ACCOUNT_NOT_FOUND,
                            f"ServiceAccount {namespace}/{account} not found; nothing applied")
     return ctx.kube.impersonating(client.Impersonation.service_account(namespace, account))
+
+
+def _blocked(ctx: Context, obj: dict[str, Any],
+             parsed: spec.GitSyncSpec) -> pipeline.Outcome | None:
+    """The DependencyNotReady/DependencyCycle outcome, or None when the sync may run."""
+    key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
+
+    def read(dep: Key) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = ctx.kube.get(GITSYNCS, dep[1], namespace=dep[0])
+        return found
+    try:
+        blocked = dependencies.check(key, parsed.depends_on, read=read,
+                                     controller_namespace=ctx.controller_namespace)
+    except errors.ClusterError as exc:
+        blocked = dependencies.Blocked(dependencies.DEPENDENCY_NOT_READY,
+                                       f"dependencies cannot be read: {exc}")
+    if blocked is None:
+        return None
+    return pipeline.Outcome(reason=blocked.reason, message=blocked.message, revision=None,
+                            inventory=_previous(obj), retryable=True)
 
 
 def _unresolved(obj: dict[str, Any], reason: str, message: str) -> pipeline.Outcome:
