@@ -30,6 +30,7 @@ from controller.apply import wait
 from controller.gitops import dependencies, spec
 from sealer import errors
 from sealer.kube import client
+from sealer.kube import errors as kerrors
 
 __all__ = ["FAILED", "HEALTH_CHECK_FAILED", "PENDING", "READY", "HealthCheckError", "await_ready",
            "state_of"]
@@ -77,8 +78,12 @@ def _read_state(kube: client.KubeClient, ref: spec.ObjectRef, *, namespace: str,
             return FAILED, "cluster-scoped; a tenant's GitSync may only check its own namespace"
         obj = kube.get(res, ref.name, namespace=(ref.namespace or namespace)
                        if res.namespaced else None)
+    except kerrors.ApiError as exc:
+        if exc.status == 403:  # the account may not read it: waiting would never help
+            return FAILED, "the GitSync's account may not read it (Forbidden)"
+        return PENDING, f"cannot be read ({exc.reason})"
     except errors.ClusterError as exc:
-        return PENDING, f"cannot be read ({getattr(exc, 'reason', 'ClusterError')})"
+        return PENDING, f"cannot be read ({exc.reason})"
     if obj is None:
         return PENDING, "does not exist"
     return state_of(ref.api_version, ref.kind, obj)
