@@ -37,7 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from controller import status
+from controller import sharding, status
 from controller.apply import applier, inventory, prune, scope
 from controller.gitops import dependencies, pipeline, report, spec
 from controller.sources import credentials, git
@@ -68,6 +68,7 @@ class Context:
     allow_local: bool = False
     default_service_account: str | None = None
     refuse_privileged_pods: bool = False
+    shard: str | None = None  # only GitSyncs of this shard (`controller.sharding`)
     workers: int = pipeline.DEFAULT_WORKERS
     checkpoint: applier.Checkpoint | None = None
     renders: dict[Key, tuple[str, str, list[dict[str, Any]]]] = dataclasses.field(
@@ -89,7 +90,8 @@ class Result:
 
 def reconcile(ctx: Context, *, namespace: str, name: str) -> Result:
     obj = ctx.kube.get(GITSYNCS, name, namespace=namespace)
-    if obj is None or obj["metadata"].get("deletionTimestamp"):
+    if obj is None or obj["metadata"].get("deletionTimestamp") or \
+            not sharding.owns(obj["metadata"].get("labels"), ctx.shard):
         forget(ctx, namespace=namespace, name=name)
         return Result(None)
     requested = (obj["metadata"].get("annotations") or {}).get(REQUESTED_AT)

@@ -51,7 +51,7 @@ class Service:
             kube=kube, events=events, controller_namespace=settings.namespace,
             cache_root=root, now=now, allow_local=settings.allow_local_sources,
             default_service_account=settings.default_service_account,
-            refuse_privileged_pods=settings.refuse_privileged_pods)
+            refuse_privileged_pods=settings.refuse_privileged_pods, shard=settings.shard)
         self.gate = gate
         self.scheduler = scheduler.Scheduler(
             self._run, workers=workers, gate=lambda key: self.gate.open_for(key[0]))

@@ -21,7 +21,8 @@ from sealer.kube import client
 
 def register(registry: kopf.OperatorRegistry, kube: client.KubeClient, *,
              settings: ControllerSettings, events: status.EventRecorder,
-             now: Callable[[], datetime.datetime], gate: peering.Gate) -> service.Service:
+             now: Callable[[], datetime.datetime], gate: peering.Gate,
+             labels: dict[str, Any] | None = None) -> service.Service:
     gitops = service.Service(kube, settings=settings, events=events, now=now, gate=gate)
     res = reconciler.GITSYNCS
 
@@ -40,6 +41,6 @@ def register(registry: kopf.OperatorRegistry, kube: client.KubeClient, *,
         else:
             gitops.notify(body)
 
-    kopf.on.event(res.group, res.version, res.plural, registry=registry,
+    kopf.on.event(res.group, res.version, res.plural, registry=registry, labels=labels,
                   id="gitsyncs")(on_gitsync)
     return gitops

@@ -21,7 +21,8 @@ from sealer.kube import client
 
 def register(registry: kopf.OperatorRegistry, *, kube: client.KubeClient,
              controller_namespace: str, events: status.EventRecorder,
-             gate: Callable[[str], bool]) -> runtime.Runtime:
+             gate: Callable[[str], bool],
+             labels: dict[str, Any] | None = None) -> runtime.Runtime:
     sync = runtime.Runtime(kube, controller_namespace=controller_namespace, events=events,
                            gate=gate)
 
@@ -47,9 +48,9 @@ def register(registry: kopf.OperatorRegistry, *, kube: client.KubeClient,
 
     group, version = objects.GROUP, objects.VERSION
     kopf.on.event(group, version, objects.VAULT_SECRETS.plural, registry=registry,
-                  id="vault-secrets")(on_vault_secret)
+                  labels=labels, id="vault-secrets")(on_vault_secret)
     for res in (objects.VAULT_STORES, objects.CLUSTER_VAULT_STORES):
-        kopf.on.event(group, version, res.plural, registry=registry,
+        kopf.on.event(group, version, res.plural, registry=registry, labels=labels,
                       id=f"vault-{res.plural}")(on_store)
     kopf.on.event("v1", "secrets", registry=registry, when=ours,
                   id="vault-targets")(on_target)
