@@ -30,7 +30,8 @@ import kopf
 
 from controller import metrics as metrics_mod
 from controller import peering, sharding, status
-from controller.handlers import gitsyncs, receivers, sealedsecrets, vaultsecrets
+from controller.alerts import dispatch as alerts_mod
+from controller.handlers import alerts, gitsyncs, receivers, sealedsecrets, vaultsecrets
 from controller.http import health as health_mod
 from controller.http import hooks as hooks_mod
 from controller.http import server as http_server
@@ -80,6 +81,9 @@ class Controller:
         self.receivers = receivers_mod.Service(
             self.kube, now=utcnow, namespaces=settings.watch_namespaces,
             label_selector=sharding.label_selector(settings.shard))
+        # Alerts (issue 14 item 3): every Event this controller posts may be forwarded.
+        self.alerts = alerts_mod.Dispatcher(self.kube, now=utcnow)
+        self.ctx.events.listeners.append(self.alerts.observe)
 
     def prepare(self) -> None:
         self.ensure_keys()
@@ -180,6 +184,7 @@ class Controller:
         labels = {sharding.SHARD_LABEL: ours.shard or kopf.ABSENT}
         sealedsecrets.register(reg, self.ctx, bitnami_compat=ours.bitnami_compat, labels=labels)
         receivers.register(reg, self.receivers, labels=labels)
+        alerts.register(reg, self.alerts, labels=labels)
         if ours.vault:
             sync = vaultsecrets.register(reg, kube=self.kube, controller_namespace=ours.namespace,
                                          events=self.ctx.events, gate=self.gate.open_for,

@@ -27,6 +27,8 @@ CAN = [
     ("patch", "gitsyncs.sealops.dev", "-n", TENANT),  # a Receiver's reconcile request
     ("watch", "receivers.sealops.dev", "--all-namespaces"),
     ("patch", "receivers.sealops.dev", "--subresource=status", "-n", TENANT),
+    ("watch", "alerts.sealops.dev", "--all-namespaces"),
+    ("patch", "alerts.sealops.dev", "--subresource=status", "-n", TENANT),
     ("patch", "vaultsecrets.sealops.dev", "--subresource=status", "-n", TENANT),
     ("patch", "clustervaultstores.sealops.dev", "--subresource=status"),
     # Secrets and Events in any namespace.
@@ -92,6 +94,7 @@ CANNOT = [
     ("update", "vaultstores.sealops.dev", "-n", TENANT),
     ("update", "gitsyncs.sealops.dev", "-n", TENANT),
     ("patch", "receivers.sealops.dev", "-n", TENANT),
+    ("patch", "alerts.sealops.dev", "-n", TENANT),
     ("patch", "clustervaultstores.sealops.dev"),
     ("create", "sealedsecrets.sealops.dev", "-n", TENANT),
     ("delete", "sealedsecrets.sealops.dev", "-n", TENANT),
