@@ -4,7 +4,7 @@ A controller started with `--shard NAME` reconciles only objects labelled
 `sharding.sealops.dev/key: NAME`; one started without `--shard` reconciles only objects that
 carry no such label, so every object has exactly one owner, and labelling an object moves it
 to a shard. The filter applies to every kind the controller watches (SealedSecrets, VaultSecrets,
-VaultStores, ClusterVaultStores, GitSyncs, Receivers) as a kopf label filter; Secrets a
+VaultStores, ClusterVaultStores, GitSyncs, Receivers, Alerts) as a kopf label filter; Secrets a
 controller writes follow their owner.
 
 Peering: replicas of one shard pause each other through their KopfPeering; replicas of
