@@ -4,6 +4,9 @@
     -> its dependencies (`dependencies.check`): a cycle or one not Ready at its current
        revision -> Ready=False DependencyCycle / DependencyNotReady, nothing fetched, applied
        or pruned, and another look after `dependencies.REQUEUE_S`
+    -> with `spec.kubeConfig`, a client of that remote cluster (`remote`; reason
+       KubeConfigInvalid when its Secret is missing or refused), impersonating
+       `spec.serviceAccountName` there; else
     -> the identity of the sync (`spec.service_account_for`): the named ServiceAccount must
        exist (read with the controller's own client), else Ready=False with
        ServiceAccountNotFound (or ServiceAccountUnavailable when it cannot be read) and
@@ -39,7 +42,7 @@ from typing import Any
 
 from controller import sharding, status
 from controller.apply import applier, inventory, prune, scope
-from controller.gitops import dependencies, pipeline, report, spec
+from controller.gitops import dependencies, pipeline, remote, report, spec
 from controller.sources import credentials, git
 from controller.sources import errors as source_errors
 from sealer import errors
@@ -73,6 +76,7 @@ class Context:
     checkpoint: applier.Checkpoint | None = None
     renders: dict[Key, tuple[str, str, list[dict[str, Any]]]] = dataclasses.field(
         default_factory=dict)
+    remotes: dict[Key, tuple[str, client.KubeClient]] = dataclasses.field(default_factory=dict)
     guard: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     def cache_dir(self, obj: dict[str, Any]) -> Path:
@@ -114,7 +118,8 @@ def reconcile(ctx: Context, *, namespace: str, name: str) -> Result:
     account = spec.service_account_for(parsed, namespace=namespace,
                                        controller_namespace=ctx.controller_namespace,
                                        default=ctx.default_service_account)
-    kube = _client_for(ctx, obj, account)
+    kube = _remote_client(ctx, obj, parsed) if parsed.kube_config else \
+        _client_for(ctx, obj, account)
     if isinstance(kube, pipeline.Outcome):
         _finish(ctx, obj, kube, requested=requested)
         return Result(parsed.interval, ok=False)
@@ -126,7 +131,8 @@ def reconcile(ctx: Context, *, namespace: str, name: str) -> Result:
         wait_for_all=parsed.wait, **_prune_safety(obj))
     outcome = pipeline.run(lambda: _fetch(ctx, obj, parsed), request, kube=kube,
                            render_objects=_cached_render(ctx, (namespace, name), parsed.path),
-                           checkpoint=ctx.checkpoint, cluster=scope.Live(ctx.kube))
+                           checkpoint=ctx.checkpoint,
+                           cluster=scope.Live(kube if parsed.kube_config else ctx.kube))
     _finish(ctx, obj, outcome, requested=requested)
     return Result(parsed.interval, ok=outcome.ok)
 
@@ -135,6 +141,9 @@ def forget(ctx: Context, *, namespace: str, name: str) -> None:
     """Drop what is kept for a deleted GitSync: its render and its cache directories."""
     with ctx.guard:
         ctx.renders.pop((namespace, name), None)
+        gone = ctx.remotes.pop((namespace, name), None)
+    if gone is not None:
+        gone[1].close()
     base = ctx.cache_root / namespace
     if base.is_dir():
         for path in base.glob(f"{name}-*"):
@@ -185,6 +194,44 @@ def _blocked(ctx: Context, obj: dict[str, Any],
         return None
     return pipeline.Outcome(reason=blocked.reason, message=blocked.message, revision=None,
                             inventory=_previous(obj), retryable=True)
+
+
+def _remote_client(ctx: Context, obj: dict[str, Any],
+                   parsed: spec.GitSyncSpec) -> client.KubeClient | pipeline.Outcome:
+    """The remote cluster's client (one per GitSync, rebuilt when the credentials change),
+    impersonating `spec.serviceAccountName` there; or the KubeConfigInvalid outcome."""
+    assert parsed.kube_config is not None
+    meta = obj["metadata"]
+    namespace, (secret_name, key) = meta["namespace"], parsed.kube_config
+    where = f"Secret {namespace}/{secret_name} key {key}"
+    try:
+        secret = ctx.kube.get(client.SECRETS, secret_name, namespace=namespace)
+        raw = (secret or {}).get("data", {}).get(key) if secret else None
+        if raw is None:
+            raise remote.KubeConfigError(f"kubeConfig: {where} not found")
+        config = remote.parse(base64.b64decode(raw, validate=True), where=where)
+        remote_kube = _cached_remote(ctx, (namespace, meta["name"]), config)
+    except (binascii.Error, ValueError):
+        return _unresolved(obj, remote.KUBECONFIG_INVALID, f"kubeConfig: {where} is not base64")
+    except errors.SealopsError as exc:
+        return _unresolved(obj, remote.KUBECONFIG_INVALID, str(exc))
+    account = parsed.service_account_name
+    return remote_kube if account is None else remote_kube.impersonating(
+        client.Impersonation.service_account(namespace, account))
+
+
+def _cached_remote(ctx: Context, key: Key, config: remote.RemoteConfig) -> client.KubeClient:
+    with ctx.guard:
+        cached = ctx.remotes.get(key)
+    if cached is not None and cached[0] == config.digest:
+        return cached[1]
+    fresh = remote.connect(config)
+    with ctx.guard:
+        old = ctx.remotes.get(key)
+        ctx.remotes[key] = (config.digest, fresh)
+    if old is not None:
+        old[1].close()
+    return fresh
 
 
 def _unresolved(obj: dict[str, Any], reason: str, message: str) -> pipeline.Outcome:

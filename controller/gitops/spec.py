@@ -86,6 +86,7 @@ class GitSyncSpec:
     depends_on: tuple[ObjectRef, ...] = ()
     wait: bool = False
     health_checks: tuple[ObjectRef, ...] = ()
+    kube_config: tuple[str, str] | None = None  # (Secret name, key): a remote cluster
 
 
 def parse(spec: Any, *, namespace: str | None = None) -> GitSyncSpec:
@@ -109,7 +110,8 @@ def parse(spec: Any, *, namespace: str | None = None) -> GitSyncSpec:
         allow_plaintext_secrets=_flag(spec, "allowPlaintextSecrets"),
         service_account_name=_account(spec.get("serviceAccountName")),
         depends_on=_dependencies(spec.get("dependsOn"), namespace=namespace),
-        wait=_flag(spec, "wait"), health_checks=_health_checks(spec.get("healthChecks")))
+        wait=_flag(spec, "wait"), health_checks=_health_checks(spec.get("healthChecks")),
+        kube_config=_kube_config(spec.get("kubeConfig")))
 
 
 def check_references(spec: GitSyncSpec, *, namespace: str, name: str,
@@ -264,3 +266,16 @@ def _health_checks(value: Any) -> tuple[ObjectRef, ...]:
         assert api_version is not None and kind is not None and name is not None
         refs.append(ObjectRef(name=name, namespace=ns, api_version=api_version, kind=kind))
     return tuple(dict.fromkeys(refs))
+
+
+def _kube_config(value: Any) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    ref = value.get("secretRef") if isinstance(value, Mapping) else None
+    name = ref.get("name") if isinstance(ref, Mapping) else None
+    key = ref.get("key", "value") if isinstance(ref, Mapping) else None
+    if not isinstance(name, str) or not _DNS_SUBDOMAIN.match(name):
+        raise errors.ManifestError("spec.kubeConfig.secretRef.name must be a valid Secret name")
+    if not isinstance(key, str) or not re.match(r"^[-._a-zA-Z0-9]{1,253}$", key):
+        raise errors.ManifestError("spec.kubeConfig.secretRef.key must be a Secret data key")
+    return name, key
