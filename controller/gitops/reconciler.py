@@ -206,7 +206,7 @@ def _remote_client(ctx: Context, obj: dict[str, Any],
     where = f"Secret {namespace}/{secret_name} key {key}"
     try:
         secret = ctx.kube.get(client.SECRETS, secret_name, namespace=namespace)
-        raw = (secret or {}).get("data", {}).get(key) if secret else None
+        raw = (secret.get("data") or {}).get(key) if secret else None
         if raw is None:
             raise remote.KubeConfigError(f"kubeConfig: {where} not found")
         config = remote.parse(base64.b64decode(raw, validate=True), where=where)
