@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,15 @@ import yaml
 
 from sealer.kube import client, config
 from tests.harness import controlplane
-from tests.integration.controller_fixtures import StartController
+from tests.harness.waiting import wait_for
+from tests.integration.controller_fixtures import (
+    ROOT,
+    SEALOPS,
+    RunningController,
+    StartController,
+    sealed_secret,
+    secret_data,
+)
 from tests.integration.gitops.conftest import CM, SECRETS, GitOpsEnv, configmap, dump, ready_of
 
 
@@ -30,6 +41,39 @@ def remote_plane(tmp_path: Path) -> Iterator[controlplane.ControlPlane]:
         yield cp
     finally:
         cp.stop()
+
+
+@pytest.fixture
+def remote_controller(remote_plane: controlplane.ControlPlane, namespace: str,
+                      tmp_path: Path) -> Iterator[RunningController]:
+    """The remote cluster's own sealops controller (it unseals what lands there)."""
+    env = {**os.environ, "KUBECONFIG": str(remote_plane.kubeconfig), "PYTHONUNBUFFERED": "1"}
+    subprocess.run(["kubectl", "apply", "-R", "-f", str(ROOT / "crds")], env=env, check=True,
+                   capture_output=True)
+    far: Any = config.connect(kubeconfig=str(remote_plane.kubeconfig))
+    for ns in (namespace, "remote-keys"):
+        far.create(client.NAMESPACES, {"metadata": {"name": ns}})
+    port = controlplane.free_port()
+    log = tmp_path / "remote-controller.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "controller.cli", "controller", "--namespace", "remote-keys",
+             "--watch-namespace", namespace, "--listen", f"127.0.0.1:{port}"],
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True)
+    running = RunningController(proc, log, f"http://127.0.0.1:{port}", "remote-keys")
+    try:
+        wait_for(lambda: _answers(running), timeout=90, what="the remote controller")
+        yield running
+    finally:
+        running.stop()
+        far.close()
+
+
+def _answers(running: RunningController) -> bool:
+    try:
+        return running.get("/healthz")[0] == 200
+    except OSError:
+        return False
 
 
 def kubeconfig_of(cp: controlplane.ControlPlane) -> bytes:
@@ -44,21 +88,26 @@ def kubeconfig_of(cp: controlplane.ControlPlane) -> bytes:
 
 def test_a_gitsync_applies_repairs_and_prunes_on_another_cluster(
         gitops: GitOpsEnv, start_controller: StartController,
-        remote_plane: controlplane.ControlPlane) -> None:
+        remote_plane: controlplane.ControlPlane, remote_controller: RunningController) -> None:
     ns = gitops.namespace
     ctl = start_controller(watch=ns)
     far: Any = config.connect(kubeconfig=str(remote_plane.kubeconfig))
-    far.create(client.NAMESPACES, {"metadata": {"name": ns}})
     gitops.kube.create(SECRETS, {"metadata": {"name": "remote"}, "data": {
         "value": base64.b64encode(kubeconfig_of(remote_plane)).decode()}}, namespace=ns)
-    first = gitops.push({"a.yaml": dump(configmap("a")), "b.yaml": dump(configmap("b"))})
+    # Sealed for the remote cluster's key: only that cluster's controller can open it, and the
+    # sync waits for the Secret there before the ConfigMaps.
+    db = sealed_secret(namespace=ns, name="db", public=remote_controller.public(),
+                       data={"password": b"remote-only"})
+    first = gitops.push({"a.yaml": dump(configmap("a")), "b.yaml": dump(configmap("b")),
+                         "db.yaml": dump(db)})
     gitops.credentials_secret()
     gitops.create_gitsync(interval="1h", prune=True, kubeConfig={"secretRef": {"name": "remote"}})
-    obj = gitops.wait_ready(first)
+    obj = gitops.wait_ready(first, timeout=150)
     assert {e["id"] for e in obj["status"]["inventory"]["entries"]} == {
-        f"{ns}_a__ConfigMap", f"{ns}_b__ConfigMap"}
+        f"{ns}_a__ConfigMap", f"{ns}_b__ConfigMap", f"{ns}_db_sealops.dev_SealedSecret"}
     assert far.get(CM, "a", namespace=ns) is not None and far.get(CM, "b", namespace=ns)
-    assert gitops.get(CM, "a") is None  # nothing here
+    assert secret_data(far.get(SECRETS, "db", namespace=ns)) == {"password": b"remote-only"}
+    assert gitops.get(CM, "a") is None and gitops.get(SEALOPS, "db") is None  # nothing here
 
     far.patch(CM, "a", {"data": {"k": "drifted"}}, namespace=ns)
     gitops.wait_handled(gitops.request_reconcile())
