@@ -35,6 +35,14 @@ def _account_name(value: str | None, param: click.Parameter,
     return value
 
 
+def _shard_name(value: str | None, param: click.Parameter, ctx: click.Context) -> str | None:
+    from controller import sharding
+    try:
+        return None if value is None else sharding.check_name(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"],
                                "auto_envvar_prefix": "SEALOPS"},
              epilog=options.EXIT_CODES_EPILOG)
@@ -91,15 +99,20 @@ def cli(ctx: click.Context, kubeconfig: str | None, context: str | None,
 @click.option("--refuse-privileged-pods", is_flag=True,
               help="Tenant GitSyncs may not apply workloads with hostPath volumes, host "
                    "namespaces or privileged containers.")
+@click.option("--shard", metavar="NAME", default=None,
+              callback=lambda ctx, param, value: _shard_name(value, param, ctx),
+              help="Reconcile only objects labelled sharding.sealops.dev/key=NAME (default: "
+                   "only objects without that label); peers as sealops-shard-NAME.")
 @clusteropts.kube_options
 @click.pass_context
 def controller(ctx: click.Context, namespace: str, watch_namespaces: tuple[str, ...],
                bitnami_compat: bool, key_renewal: datetime.timedelta,
                key_cutoff_time: datetime.datetime | None, listen: str, priority: int,
                workers: int, allow_local_sources: bool, rate_limit: int,
-               default_service_account: str | None, refuse_privileged_pods: bool) -> None:
+               default_service_account: str | None, refuse_privileged_pods: bool,
+               shard: str | None) -> None:
     """Run the controller (kopf operator with mandatory peering)."""
-    from controller import operator
+    from controller import operator, sharding
     from controller.settings import ControllerSettings
 
     host, _, port = listen.rpartition(":")
@@ -113,7 +126,8 @@ def controller(ctx: click.Context, namespace: str, watch_namespaces: tuple[str, 
         key_cutoff=cutoff, listen_host=host or "0.0.0.0", listen_port=int(port),  # noqa: S104
         priority=priority, workers=workers, allow_local_sources=allow_local_sources,
         rate_limit_per_minute=rate_limit, default_service_account=default_service_account,
-        refuse_privileged_pods=refuse_privileged_pods)
+        refuse_privileged_pods=refuse_privileged_pods, shard=shard,
+        peering_name=sharding.peering_name("sealops", shard))
     kubeconfig, context = clusteropts.target(ctx)
     operator.Controller(settings, kubeconfig=kubeconfig, context=context).run()
 

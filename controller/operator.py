@@ -31,11 +31,14 @@ from typing import Any
 import kopf
 
 from controller import metrics as metrics_mod
-from controller import peering, status
-from controller.handlers import gitsyncs, rollouts, sealedsecrets, vaultsecrets
+from controller import peering, sharding, status
+from controller.alerts import dispatch as alerts_mod
+from controller.handlers import alerts, gitsyncs, receivers, rollouts, sealedsecrets, vaultsecrets
 from controller.http import health as health_mod
+from controller.http import hooks as hooks_mod
 from controller.http import server as http_server
 from controller.keys import publish, registry
+from controller.receivers import service as receivers_mod
 from controller.rollout import service as rollout
 from controller.settings import ControllerSettings
 from controller.unseal import reconcile
@@ -84,6 +87,13 @@ class Controller:
         self.health = health_mod.Health()
         self.stopping = threading.Event()  # set once a stop was asked for: loops may end
         self.watchdog = health_mod.Watchdog(self.health, stop=self.stopping)
+        # Receiver webhooks (issue 14 item 2): indexed on every replica, served under /hook/.
+        self.receivers = receivers_mod.Service(
+            self.kube, now=utcnow, namespaces=settings.watch_namespaces,
+            label_selector=sharding.label_selector(settings.shard))
+        # Alerts (issue 14 item 3): every Event this controller posts may be forwarded.
+        self.alerts = alerts_mod.Dispatcher(self.kube, now=utcnow)
+        self.ctx.events.listeners.append(self.alerts.observe)
 
     def prepare(self) -> None:
         self._check_namespaces()
@@ -94,7 +104,8 @@ class Controller:
             limiter=http_server.RateLimiter(per_minute=self.settings.rate_limit_per_minute),
             health=self.health)
         self.http = http_server.serve(endpoints, host=self.settings.listen_host,
-                                      port=self.settings.listen_port)
+                                      port=self.settings.listen_port,
+                                      hooks=hooks_mod.Hooks(self.receivers))
         http = self.http
         self.health.watch("http", max_silence=KOPF_SILENCE_S,
                           pulse=lambda: time.monotonic() if http.alive() else None)
@@ -147,7 +158,8 @@ class Controller:
     def _renew_forever(self, period: float) -> None:
         while not self.stop_flag.wait(period):
             self.health.beat("key-renewal")
-            if not self.gate.open_for(self._gate_namespace()):
+            # Shards only load key generations: the unsharded controller renews them.
+            if self.settings.shard or not self.gate.open_for(self._gate_namespace()):
                 try:
                     self.keys.reload()  # another replica renews; pick up what it made
                     self.metrics.set_generations(len(self.keys.keyring))
@@ -197,20 +209,25 @@ class Controller:
                 token=token.removeprefix("Bearer ") or None,
                 certificate_path=conn.cert_file, private_key_path=conn.key_file)
 
-        sealedsecrets.register(reg, self.ctx, bitnami_compat=ours.bitnami_compat)
+        # The shard filter (controller.sharding) on every kind we watch.
+        labels = {sharding.SHARD_LABEL: ours.shard or kopf.ABSENT}
+        sealedsecrets.register(reg, self.ctx, bitnami_compat=ours.bitnami_compat, labels=labels)
+        receivers.register(reg, self.receivers, labels=labels)
+        alerts.register(reg, self.alerts, labels=labels)
         rollouts.register(reg, self.rollouts)
         self.health.watch("rollout-scheduler", max_silence=SCHEDULER_SILENCE_S,
                           pulse=self.rollouts.scheduler.pulse)
         if ours.vault:
             sync = vaultsecrets.register(reg, kube=self.kube, controller_namespace=ours.namespace,
                                          events=self.ctx.events, gate=self.gate.open_for,
-                                         metrics=self.metrics, rollouts=self.rollouts)
+                                         metrics=self.metrics, rollouts=self.rollouts,
+                                         labels=labels)
             self.health.watch("vault-scheduler", max_silence=SCHEDULER_SILENCE_S,
                               pulse=sync.scheduler.pulse)
         if ours.gitops:
             gitops = gitsyncs.register(reg, self.kube, settings=ours, events=self.ctx.events,
                                        now=utcnow, gate=self.gate, metrics=self.metrics,
-                                       rollouts=self.rollouts)
+                                       rollouts=self.rollouts, labels=labels)
             self.health.watch("gitops-scheduler", max_silence=SCHEDULER_SILENCE_S,
                               pulse=gitops.scheduler.pulse)
         return reg

@@ -30,6 +30,9 @@ class ControllerSettings:
     default_service_account: str | None = None
     # Tenant GitSyncs may not apply Pods asking for host access (controller.apply.podpolicy).
     refuse_privileged_pods: bool = False
+    # Reconcile only objects labelled sharding.sealops.dev/key=<shard>; None: only unlabelled
+    # ones (controller.sharding). `peering_name` must then be the shard's own.
+    shard: str | None = None
 
     @property
     def clusterwide(self) -> bool:

@@ -120,6 +120,8 @@ class EventRecorder:
         self._now = now
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=queue_size)
         self._dropped = 0
+        # Called with every Event posted (Alerts, `controller.alerts.dispatch`); must not block.
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
         threading.Thread(target=self._drain, name="sealops-events", daemon=True).start()
 
     def _drain(self) -> None:
@@ -156,6 +158,11 @@ class EventRecorder:
             "source": {"component": COMPONENT}, "reportingComponent": COMPONENT,
             "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
         }
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception as exc:  # a listener never fails a reconcile
+                logger.warning("an event listener failed (%s)", type(exc).__name__)
         try:
             self._queue.put_nowait(event)
         except queue.Full:

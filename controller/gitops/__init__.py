@@ -3,6 +3,9 @@ here (`controller.handlers.gitsyncs` is the kopf adapter).
 
     spec         a GitSync's spec, parsed; the namespaces it may manage (`policy_for`)
     pipeline     fetch -> render -> plan -> apply in stages -> prune, one `Outcome`
+    dependencies spec.dependsOn: Ready at the current revision, cycles reported
+    health       spec.wait / spec.healthChecks: kstatus rules after apply
+    remote       spec.kubeConfig: a client of another cluster from inline credentials
     report       the GitSync's status and Events from an `Outcome`, written only when changed
     reconciler   one GitSync: read it, credentials from its secretRef, fetch, run, report
     scheduler    when each GitSync runs (intervals, triggers, backoff), one run at a time

@@ -13,6 +13,9 @@
     prune      previous inventory minus new (`prune`)         PruneFailed
                more than half of it, or after a history       PruneBlocked (applied, nothing
                rewrite, without confirmation (`prune.Guard`)  pruned, stale entries kept)
+    health     `health_checks` (and with `wait_for_all`       HealthCheckFailed (applied and
+               every applied object) Ready by kstatus rules   pruned; the new inventory is
+               within `timeout` (`controller.gitops.health`)  kept, the revision not applied)
     done                                                      Succeeded
 
 `Outcome.stages` gives the seconds spent in each stage reached, in the order reached (fetch,
@@ -46,13 +49,16 @@ from typing import Any
 
 from controller import faults, render
 from controller.apply import applier, inventory, ordering, plan, prune, scope, wait
+from controller.gitops import health
+from controller.gitops import spec as spec_mod
 from controller.rollout import service as rollout
 from controller.sources import git, history
 from sealer import errors
 from sealer.kube import client
 
 __all__ = [
-    "APPLY_FAILED", "DEFAULT_WORKERS", "FETCH_FAILED", "POLICY_VIOLATION", "PRUNE_BLOCKED",
+    "APPLY_FAILED", "DEFAULT_WORKERS", "FETCH_FAILED", "HEALTH_CHECK_FAILED",
+    "POLICY_VIOLATION", "PRUNE_BLOCKED",
     "PRUNE_FAILED", "REASONS", "RENDER_FAILED", "SECRETS_FAILED", "SUCCEEDED", "Counts",
     "Outcome", "Request", "default_render", "run", "waves",
 ]
@@ -64,9 +70,10 @@ SECRETS_FAILED = "SecretsFailed"
 APPLY_FAILED = "ApplyFailed"
 PRUNE_FAILED = "PruneFailed"
 PRUNE_BLOCKED = "PruneBlocked"
+HEALTH_CHECK_FAILED = health.HEALTH_CHECK_FAILED
 SUCCEEDED = "Succeeded"
 REASONS = (FETCH_FAILED, RENDER_FAILED, POLICY_VIOLATION, SECRETS_FAILED, APPLY_FAILED,
-           PRUNE_FAILED, PRUNE_BLOCKED, SUCCEEDED)
+           PRUNE_FAILED, PRUNE_BLOCKED, HEALTH_CHECK_FAILED, SUCCEEDED)
 REWRITES = (history.REWRITTEN, history.UNVERIFIED)
 _Guard = prune.Guard  # `Request.prune` (a flag) hides the module inside the class body
 GITSYNC_CONFIRM_HINT = f"annotate the GitSync {prune.CONFIRM_ANNOTATION}={{sha}}"
@@ -95,6 +102,10 @@ class Request:
     confirm_all_prunes: bool = False
     guard: _Guard = field(default_factory=_Guard)
     confirm_hint: str = GITSYNC_CONFIRM_HINT
+    # Health after apply (issue 14 item 1): these objects, and with `wait_for_all` every
+    # applied one, must become Ready within `timeout` of the end of apply.
+    health_checks: tuple[spec_mod.ObjectRef, ...] = ()
+    wait_for_all: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,8 +206,36 @@ def run(fetch: Fetch, request: Request, *, kube: client.KubeClient,
             pruned = _prune(kube, planned, request=request, checkout=checkout)
     except _Failed as failed:
         return timer.stamp(_failure(failed, checkout=checkout, request=request, engine=engine))
-    return timer.stamp(_success(checkout, planned, engine=engine, pruned=pruned,
-                                request=request))
+    done = _success(checkout, planned, engine=engine, pruned=pruned, request=request)
+    with timer.stage("health"):
+        done = _health(kube, planned, done, request=request, clock=clock)
+    return timer.stamp(done)
+
+
+def _health(kube: client.KubeClient, planned: plan.Plan, done: Outcome, *, request: Request,
+            clock: wait.Clock) -> Outcome:
+    """The outcome after the health stage: a success becomes HealthCheckFailed when a target
+    is not Ready within the timeout (objects stay applied, the inventory is the new one)."""
+    targets = list(request.health_checks)
+    if request.wait_for_all:
+        targets = [_ref(obj) for obj in planned.objects] + targets
+    if not done.ok or request.dry_run or not targets:
+        return done
+    policy = request.policy
+    try:
+        health.await_ready(kube, targets, deadline=clock.monotonic() + request.timeout,
+                           namespace=policy.target_namespace or policy.sync_namespace,
+                           allow_cluster_scoped=policy.allow_cluster_scoped, clock=clock)
+    except health.HealthCheckError as exc:
+        return dataclasses.replace(done, reason=HEALTH_CHECK_FAILED, retryable=True,
+                                   message=f"{done.message}; {exc}")
+    return done
+
+
+def _ref(obj: dict[str, Any]) -> spec_mod.ObjectRef:
+    meta = obj["metadata"]
+    return spec_mod.ObjectRef(name=meta["name"], namespace=meta.get("namespace") or None,
+                              api_version=obj["apiVersion"], kind=obj["kind"])
 
 
 def _label_owner(planned: plan.Plan, *, owner_uid: str | None) -> None:

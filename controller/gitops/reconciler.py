@@ -1,6 +1,12 @@
 """Reconciling one GitSync: read it, fetch its source, run the pipeline, report. No kopf.
 
     read the GitSync (gone or suspended -> nothing) -> parse spec and policy
+    -> its dependencies (`dependencies.check`): a cycle or one not Ready at its current
+       revision -> Ready=False DependencyCycle / DependencyNotReady, nothing fetched, applied
+       or pruned, and another look after `dependencies.REQUEUE_S`
+    -> with `spec.kubeConfig`, a client of that remote cluster (`remote`; reason
+       KubeConfigInvalid when its Secret is missing or refused), impersonating
+       `spec.serviceAccountName` there; else
     -> the identity of the sync (`spec.service_account_for`): the named ServiceAccount must
        exist (read with the controller's own client), else Ready=False with
        ServiceAccountNotFound (or ServiceAccountUnavailable when it cannot be read) and
@@ -35,9 +41,9 @@ from pathlib import Path
 from typing import Any
 
 from controller import metrics as metrics_mod
-from controller import status
+from controller import sharding, status
 from controller.apply import applier, inventory, prune, scope
-from controller.gitops import pipeline, report, spec
+from controller.gitops import dependencies, pipeline, remote, report, spec
 from controller.rollout import service as rollout
 from controller.sources import credentials, git
 from controller.sources import errors as source_errors
@@ -67,6 +73,7 @@ class Context:
     allow_local: bool = False
     default_service_account: str | None = None
     refuse_privileged_pods: bool = False
+    shard: str | None = None  # only GitSyncs of this shard (`controller.sharding`)
     workers: int = pipeline.DEFAULT_WORKERS
     checkpoint: applier.Checkpoint | None = None
     metrics: metrics_mod.Metrics = dataclasses.field(
@@ -75,6 +82,7 @@ class Context:
     rollouts: rollout.Rollout | None = None
     renders: dict[Key, tuple[str, str, list[dict[str, Any]]]] = dataclasses.field(
         default_factory=dict)
+    remotes: dict[Key, tuple[str, client.KubeClient]] = dataclasses.field(default_factory=dict)
     guard: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     def cache_dir(self, obj: dict[str, Any]) -> Path:
@@ -92,24 +100,32 @@ class Result:
 
 def reconcile(ctx: Context, *, namespace: str, name: str) -> Result:
     obj = ctx.kube.get(GITSYNCS, name, namespace=namespace)
-    if obj is None or obj["metadata"].get("deletionTimestamp"):
+    if obj is None or obj["metadata"].get("deletionTimestamp") or \
+            not sharding.owns(obj["metadata"].get("labels"), ctx.shard):
         forget(ctx, namespace=namespace, name=name)
         return Result(None)
     requested = (obj["metadata"].get("annotations") or {}).get(REQUESTED_AT)
     try:
-        parsed = spec.parse(obj.get("spec"))
+        parsed = spec.parse(obj.get("spec"), namespace=namespace)
         policy = spec.policy_for(parsed, namespace=namespace, name=name,
                                  controller_namespace=ctx.controller_namespace,
                                  refuse_privileged_pods=ctx.refuse_privileged_pods)
+        spec.check_references(parsed, namespace=namespace, name=name,
+                              controller_namespace=ctx.controller_namespace)
     except errors.SealopsError as exc:
         _finish(ctx, obj, _refused(obj, exc), requested=requested)
         return Result(None, ok=False)
     if parsed.suspend:
         return Result(None)
+    blocked = _blocked(ctx, obj, parsed)
+    if blocked is not None:
+        _finish(ctx, obj, blocked, requested=requested)
+        return Result(min(parsed.interval, dependencies.REQUEUE_S))
     account = spec.service_account_for(parsed, namespace=namespace,
                                        controller_namespace=ctx.controller_namespace,
                                        default=ctx.default_service_account)
-    kube = _client_for(ctx, obj, account)
+    kube = _remote_client(ctx, obj, parsed) if parsed.kube_config else \
+        _client_for(ctx, obj, account)
     if isinstance(kube, pipeline.Outcome):
         _finish(ctx, obj, kube, requested=requested)
         return Result(parsed.interval, ok=False)
@@ -117,10 +133,12 @@ def reconcile(ctx: Context, *, namespace: str, name: str) -> Result:
         obj = dict(report.progressing(ctx.kube, GITSYNCS, obj, now=_stamp(ctx)))
     request = pipeline.Request(
         policy=policy, path=parsed.path, previous=_previous(obj), prune=parsed.prune,
-        timeout=parsed.timeout, workers=ctx.workers, **_prune_safety(obj))
+        timeout=parsed.timeout, workers=ctx.workers, health_checks=parsed.health_checks,
+        wait_for_all=parsed.wait, **_prune_safety(obj))
     outcome = pipeline.run(lambda: _fetch(ctx, obj, parsed), request, kube=kube,
                            render_objects=_cached_render(ctx, (namespace, name), parsed.path),
-                           checkpoint=ctx.checkpoint, cluster=scope.Live(ctx.kube),
+                           checkpoint=ctx.checkpoint,
+                           cluster=scope.Live(kube if parsed.kube_config else ctx.kube),
                            rollouts=ctx.rollouts)
     _finish(ctx, obj, outcome, requested=requested)
     return Result(parsed.interval, ok=outcome.ok)
@@ -130,6 +148,9 @@ def forget(ctx: Context, *, namespace: str, name: str) -> None:
     """Drop what is kept for a deleted GitSync: its render and its cache directories."""
     with ctx.guard:
         ctx.renders.pop((namespace, name), None)
+        gone = ctx.remotes.pop((namespace, name), None)
+    if gone is not None:
+        gone[1].close()
     base = ctx.cache_root / namespace
     if base.is_dir():
         for path in base.glob(f"{name}-*"):
@@ -160,6 +181,64 @@ def _client_for(ctx: Context, obj: dict[str, Any],
         return _unresolved(obj, SERVICE_ACCOUNT_NOT_FOUND,
                            f"ServiceAccount {namespace}/{account} not found; nothing applied")
     return ctx.kube.impersonating(client.Impersonation.service_account(namespace, account))
+
+
+def _blocked(ctx: Context, obj: dict[str, Any],
+             parsed: spec.GitSyncSpec) -> pipeline.Outcome | None:
+    """The DependencyNotReady/DependencyCycle outcome, or None when the sync may run."""
+    key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
+
+    def read(dep: Key) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = ctx.kube.get(GITSYNCS, dep[1], namespace=dep[0])
+        return found
+    try:
+        blocked = dependencies.check(key, parsed.depends_on, read=read,
+                                     controller_namespace=ctx.controller_namespace)
+    except errors.ClusterError as exc:
+        blocked = dependencies.Blocked(dependencies.DEPENDENCY_NOT_READY,
+                                       f"dependencies cannot be read: {exc}")
+    if blocked is None:
+        return None
+    return pipeline.Outcome(reason=blocked.reason, message=blocked.message, revision=None,
+                            inventory=_previous(obj), retryable=True)
+
+
+def _remote_client(ctx: Context, obj: dict[str, Any],
+                   parsed: spec.GitSyncSpec) -> client.KubeClient | pipeline.Outcome:
+    """The remote cluster's client (one per GitSync, rebuilt when the credentials change),
+    impersonating `spec.serviceAccountName` there; or the KubeConfigInvalid outcome."""
+    assert parsed.kube_config is not None
+    meta = obj["metadata"]
+    namespace, (secret_name, key) = meta["namespace"], parsed.kube_config
+    where = f"Secret {namespace}/{secret_name} key {key}"
+    try:
+        secret = ctx.kube.get(client.SECRETS, secret_name, namespace=namespace)
+        raw = (secret.get("data") or {}).get(key) if secret else None
+        if raw is None:
+            raise remote.KubeConfigError(f"kubeConfig: {where} not found")
+        config = remote.parse(base64.b64decode(raw, validate=True), where=where)
+        remote_kube = _cached_remote(ctx, (namespace, meta["name"]), config)
+    except (binascii.Error, ValueError):
+        return _unresolved(obj, remote.KUBECONFIG_INVALID, f"kubeConfig: {where} is not base64")
+    except errors.SealopsError as exc:
+        return _unresolved(obj, remote.KUBECONFIG_INVALID, str(exc))
+    account = parsed.service_account_name
+    return remote_kube if account is None else remote_kube.impersonating(
+        client.Impersonation.service_account(namespace, account))
+
+
+def _cached_remote(ctx: Context, key: Key, config: remote.RemoteConfig) -> client.KubeClient:
+    with ctx.guard:
+        cached = ctx.remotes.get(key)
+    if cached is not None and cached[0] == config.digest:
+        return cached[1]
+    fresh = remote.connect(config)
+    with ctx.guard:
+        old = ctx.remotes.get(key)
+        ctx.remotes[key] = (config.digest, fresh)
+    if old is not None:
+        old[1].close()
+    return fresh
 
 
 def _unresolved(obj: dict[str, Any], reason: str, message: str) -> pipeline.Outcome:

@@ -55,7 +55,7 @@ class Service:
             kube=kube, events=events, controller_namespace=settings.namespace,
             cache_root=root, now=now, allow_local=settings.allow_local_sources,
             default_service_account=settings.default_service_account,
-            refuse_privileged_pods=settings.refuse_privileged_pods,
+            refuse_privileged_pods=settings.refuse_privileged_pods, shard=settings.shard,
             metrics=metrics or metrics_mod.Metrics(process=False), rollouts=rollouts)
         self.gate = gate
         self.scheduler = scheduler.Scheduler(

@@ -20,6 +20,13 @@ name, or None only for the admin's GitSyncs and (without the flag) for tenants, 
 as the controller itself, whose deploy/ account may write nothing a GitSync needs.
 
 Durations are Go-style (`5m`, `1h30m`); `interval` defaults to 5m, `timeout` to the interval.
+
+Dependencies and health (issue 14 item 1; Flux's model): `spec.dependsOn` lists GitSyncs
+(`name`, optional `namespace`, default this one's) that must be Ready at their current revision
+first; `spec.wait` checks every applied object after apply, `spec.healthChecks` names objects
+to check (`apiVersion`, `kind`, `name`, optional `namespace`). A tenant's references may only
+name its own namespace (`check_references`), like everything else a tenant's GitSync touches;
+the admin's may name any namespace.
 """
 
 from __future__ import annotations
@@ -35,12 +42,31 @@ from controller.settings import parse_duration
 from controller.sources import git
 from sealer import errors
 
-__all__ = ["DEFAULT_INTERVAL", "GitSyncSpec", "parse", "policy_for", "service_account_for"]
+__all__ = ["DEFAULT_INTERVAL", "MAX_DEPENDENCIES", "MAX_HEALTH_CHECKS", "GitSyncSpec",
+           "ObjectRef", "check_references", "parse", "policy_for", "service_account_for"]
 
 DEFAULT_INTERVAL = datetime.timedelta(minutes=5)
 MIN_INTERVAL = datetime.timedelta(seconds=1)
 _DNS_LABEL = re.compile(r"^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$")
+_API_VERSION = re.compile(r"^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?/)?v[0-9a-z]{1,20}$")
+_KIND = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,62}$")
+MAX_DEPENDENCIES = 32
+MAX_HEALTH_CHECKS = 64
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """An object a GitSync names: a dependency (kind GitSync) or a health check."""
+
+    name: str
+    namespace: str | None = None  # None: cluster-scoped (health checks only)
+    api_version: str = "sealops.dev/v1alpha1"
+    kind: str = "GitSync"
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return f"{self.kind} {where}"
 
 
 @dataclass(frozen=True)
@@ -57,10 +83,15 @@ class GitSyncSpec:
     allow_empty: bool = False
     allow_plaintext_secrets: bool = False
     service_account_name: str | None = None
+    depends_on: tuple[ObjectRef, ...] = ()
+    wait: bool = False
+    health_checks: tuple[ObjectRef, ...] = ()
+    kube_config: tuple[str, str] | None = None  # (Secret name, key): a remote cluster
 
 
-def parse(spec: Any) -> GitSyncSpec:
-    """The checked spec; `ManifestError` naming the field for anything malformed."""
+def parse(spec: Any, *, namespace: str | None = None) -> GitSyncSpec:
+    """The checked spec; `ManifestError` naming the field for anything malformed.
+    `namespace` (the GitSync's) fills dependencies that name none."""
     if not isinstance(spec, Mapping):
         raise errors.ManifestError("spec must be a mapping")
     url = spec.get("url")
@@ -77,7 +108,26 @@ def parse(spec: Any) -> GitSyncSpec:
         secret_ref=_secret_ref(spec.get("secretRef")), suspend=_flag(spec, "suspend"),
         allow_empty=_flag(spec, "allowEmpty"),
         allow_plaintext_secrets=_flag(spec, "allowPlaintextSecrets"),
-        service_account_name=_account(spec.get("serviceAccountName")))
+        service_account_name=_account(spec.get("serviceAccountName")),
+        depends_on=_dependencies(spec.get("dependsOn"), namespace=namespace),
+        wait=_flag(spec, "wait"), health_checks=_health_checks(spec.get("healthChecks")),
+        kube_config=_kube_config(spec.get("kubeConfig")))
+
+
+def check_references(spec: GitSyncSpec, *, namespace: str, name: str,
+                     controller_namespace: str) -> None:
+    """`PolicyError` when a tenant's dependency or health check names another namespace: the
+    controller would read it for the tenant. (A health check naming no namespace means the
+    GitSync's own for a namespaced kind; a tenant's cluster-scoped one is refused by
+    `health`.)"""
+    if namespace == controller_namespace:
+        return
+    for field, refs in (("dependsOn", spec.depends_on), ("healthChecks", spec.health_checks)):
+        for ref in refs:
+            if ref.namespace not in (namespace, None):
+                raise errors.PolicyError(
+                    f"GitSync {namespace}/{name}: spec.{field} names {ref}; a GitSync outside "
+                    f"{controller_namespace} may only refer to objects in its own namespace")
 
 
 def policy_for(spec: GitSyncSpec, *, namespace: str, name: str, controller_namespace: str,
@@ -172,3 +222,60 @@ def _secret_ref(value: Any) -> str | None:
     if not isinstance(name, str) or not _DNS_SUBDOMAIN.match(name):
         raise errors.ManifestError("spec.secretRef.name must be a valid Secret name")
     return name
+
+
+def _items(value: Any, field: str, limit: int) -> list[Mapping[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(i, Mapping) for i in value):
+        raise errors.ManifestError(f"spec.{field} must be a list of mappings")
+    if len(value) > limit:
+        raise errors.ManifestError(f"spec.{field}: at most {limit} entries")
+    return value
+
+
+def _ref_field(item: Mapping[str, Any], where: str, key: str, pattern: re.Pattern[str],
+               *, required: bool = True) -> str | None:
+    value = item.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not pattern.match(value):
+        raise errors.ManifestError(f"{where}.{key} is missing or invalid")
+    return value
+
+
+def _dependencies(value: Any, *, namespace: str | None) -> tuple[ObjectRef, ...]:
+    refs = []
+    for i, item in enumerate(_items(value, "dependsOn", MAX_DEPENDENCIES)):
+        where = f"spec.dependsOn[{i}]"
+        name = _ref_field(item, where, "name", _DNS_SUBDOMAIN)
+        ns = _ref_field(item, where, "namespace", _DNS_LABEL, required=False) or namespace
+        assert name is not None
+        refs.append(ObjectRef(name=name, namespace=ns))
+    return tuple(dict.fromkeys(refs))
+
+
+def _health_checks(value: Any) -> tuple[ObjectRef, ...]:
+    refs = []
+    for i, item in enumerate(_items(value, "healthChecks", MAX_HEALTH_CHECKS)):
+        where = f"spec.healthChecks[{i}]"
+        api_version = _ref_field(item, where, "apiVersion", _API_VERSION)
+        kind = _ref_field(item, where, "kind", _KIND)
+        name = _ref_field(item, where, "name", _DNS_SUBDOMAIN)
+        ns = _ref_field(item, where, "namespace", _DNS_LABEL, required=False)
+        assert api_version is not None and kind is not None and name is not None
+        refs.append(ObjectRef(name=name, namespace=ns, api_version=api_version, kind=kind))
+    return tuple(dict.fromkeys(refs))
+
+
+def _kube_config(value: Any) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    ref = value.get("secretRef") if isinstance(value, Mapping) else None
+    name = ref.get("name") if isinstance(ref, Mapping) else None
+    key = ref.get("key", "value") if isinstance(ref, Mapping) else None
+    if not isinstance(name, str) or not _DNS_SUBDOMAIN.match(name):
+        raise errors.ManifestError("spec.kubeConfig.secretRef.name must be a valid Secret name")
+    if not isinstance(key, str) or not re.match(r"^[-._a-zA-Z0-9]{1,253}$", key):
+        raise errors.ManifestError("spec.kubeConfig.secretRef.key must be a Secret data key")
+    return name, key

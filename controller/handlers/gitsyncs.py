@@ -25,7 +25,8 @@ def register(registry: kopf.OperatorRegistry, kube: client.KubeClient, *,
              settings: ControllerSettings, events: status.EventRecorder,
              now: Callable[[], datetime.datetime], gate: peering.Gate,
              metrics: metrics_mod.Metrics | None = None,
-             rollouts: rollout.Rollout | None = None) -> service.Service:
+             rollouts: rollout.Rollout | None = None,
+             labels: dict[str, Any] | None = None) -> service.Service:
     gitops = service.Service(kube, settings=settings, events=events, now=now, gate=gate,
                              metrics=metrics, rollouts=rollouts)
     res = reconciler.GITSYNCS
@@ -47,6 +48,6 @@ def register(registry: kopf.OperatorRegistry, kube: client.KubeClient, *,
         else:
             gitops.notify(body)
 
-    kopf.on.event(res.group, res.version, res.plural, registry=registry,
+    kopf.on.event(res.group, res.version, res.plural, registry=registry, labels=labels,
                   id="gitsyncs")(on_gitsync)
     return gitops

@@ -22,21 +22,29 @@ logger = logging.getLogger(__name__)
 
 
 def register(registry: kopf.OperatorRegistry, ctx: reconcile.Context, *,
-             bitnami_compat: bool) -> None:
+             bitnami_compat: bool, labels: dict[str, Any] | None = None) -> None:
+    """`labels`: the shard filter (`controller.sharding`); the SealedSecrets seen through it
+    are the only owners whose Secrets this controller repairs."""
     resources = [reconcile.SEALOPS] + ([reconcile.BITNAMI] if bitnami_compat else [])
+    known: set[tuple[str, str, str]] | None = None if labels is None else set()
     for res in resources:
-        _register_sealed(registry, ctx, res)
-    _register_owned_secrets(registry, ctx, kinds={(r.group, r.kind) for r in resources})
+        _register_sealed(registry, ctx, res, labels=labels, known=known)
+    _register_owned_secrets(registry, ctx, kinds={(r.group, r.kind) for r in resources},
+                            known=known)
     _register_key_secrets(registry, ctx)
 
 
 def _register_sealed(registry: kopf.OperatorRegistry, ctx: reconcile.Context,
-                     res: client.Resource) -> None:
+                     res: client.Resource, *, labels: dict[str, Any] | None,
+                     known: set[tuple[str, str, str]] | None) -> None:
     kind = reconcile.kind_of(res.group)
 
     def on_sealed(**kwargs: Any) -> None:
         event, body = kwargs["event"], kwargs["body"]
         ctx.metrics.observe_object(kind, body, deleted=event.get("type") == "DELETED")
+        key = (res.group, body["metadata"]["namespace"], body["metadata"]["name"])
+        if known is not None:
+            (known.discard if event.get("type") == "DELETED" else known.add)(key)
         if event.get("type") == "DELETED":
             return
         if event.get("type") == "MODIFIED" and _status_only(body):
@@ -44,13 +52,14 @@ def _register_sealed(registry: kopf.OperatorRegistry, ctx: reconcile.Context,
         _run(ctx, res, namespace=body["metadata"]["namespace"], name=body["metadata"]["name"],
              body=_plain(body))
 
-    kopf.on.event(res.group, res.version, res.plural, registry=registry,
+    kopf.on.event(res.group, res.version, res.plural, registry=registry, labels=labels,
                   id=f"unseal-{res.group}")(on_sealed)
 
 
 
 def _register_owned_secrets(registry: kopf.OperatorRegistry, ctx: reconcile.Context, *,
-                            kinds: set[tuple[str, str]]) -> None:
+                            kinds: set[tuple[str, str]],
+                            known: set[tuple[str, str, str]] | None) -> None:
     def owned(body: Any, **_: Any) -> bool:
         return _owner(body, kinds) is not None
 
@@ -66,6 +75,8 @@ def _register_owned_secrets(registry: kopf.OperatorRegistry, ctx: reconcile.Cont
         if event.get("type") != "DELETED" and \
                 ctx.written.get((meta["namespace"], meta["name"])) == meta.get("resourceVersion"):
             return  # our own write coming back
+        if known is not None and (owner[0], meta["namespace"], owner[1]) not in known:
+            return  # another shard's SealedSecret
         res = reconcile.SEALOPS if owner[0] == reconcile.SEALOPS.group else reconcile.BITNAMI
         _run(ctx, res, namespace=meta["namespace"], name=owner[1])
 

@@ -25,7 +25,8 @@ def register(registry: kopf.OperatorRegistry, *, kube: client.KubeClient,
              controller_namespace: str, events: status.EventRecorder,
              gate: Callable[[str], bool],
              metrics: metrics_mod.Metrics | None = None,
-             rollouts: rollout.Rollout | None = None) -> runtime.Runtime:
+             rollouts: rollout.Rollout | None = None,
+             labels: dict[str, Any] | None = None) -> runtime.Runtime:
     sync = runtime.Runtime(kube, controller_namespace=controller_namespace, events=events,
                            gate=gate, metrics=metrics, rollouts=rollouts)
     observed = sync.ctx.metrics
@@ -57,9 +58,9 @@ def register(registry: kopf.OperatorRegistry, *, kube: client.KubeClient,
 
     group, version = objects.GROUP, objects.VERSION
     kopf.on.event(group, version, objects.VAULT_SECRETS.plural, registry=registry,
-                  id="vault-secrets")(on_vault_secret)
+                  labels=labels, id="vault-secrets")(on_vault_secret)
     for res in (objects.VAULT_STORES, objects.CLUSTER_VAULT_STORES):
-        kopf.on.event(group, version, res.plural, registry=registry,
+        kopf.on.event(group, version, res.plural, registry=registry, labels=labels,
                       id=f"vault-{res.plural}")(on_store)
     kopf.on.event("v1", "secrets", registry=registry, when=ours,
                   id="vault-targets")(on_target)

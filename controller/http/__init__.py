@@ -4,4 +4,5 @@
     limits     name checks, the work a request costs, the work-counting rate limiter
     server     aiohttp on its own thread: time, size, connection and worker bounds
     health     loop liveness for /healthz, and the watchdog that exits on a dead loop
+    hooks      Receiver webhooks under /hook/ (authenticated before a capped body)
 """

@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from controller.http import endpoints as endpoints_mod
+from controller.http import hooks as hooks_mod
 from controller.http import limits as limits_mod
 
 __all__ = ["MAX_BODY", "Endpoints", "Limits", "RateLimiter", "Server", "serve"]
@@ -81,8 +82,9 @@ class Server:
     """The HTTP server thread. `start()` blocks until listening; `shutdown()` stops it."""
 
     def __init__(self, endpoints: endpoints_mod.Endpoints, *, host: str, port: int,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, hooks: hooks_mod.Hooks | None = None) -> None:
         self._endpoints = endpoints
+        self._hooks = hooks  # Receiver webhooks under /hook/ (controller.http.hooks)
         self._host, self._port = host, port
         self._limits = limits or Limits()
         self._pool = concurrent.futures.ThreadPoolExecutor(
@@ -110,6 +112,8 @@ class Server:
             loop.call_soon_threadsafe(stopped.set)
         self._thread.join(timeout=10)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._hooks is not None:
+            self._hooks.shutdown()
 
     # -- the event loop thread -------------------------------------------------------------
 
@@ -173,6 +177,8 @@ class Server:
         return response
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if self._hooks is not None and request.path.startswith(hooks_mod.PREFIX):
+            return await self._hooks.handle(request)
         if request.method in ("GET", "HEAD") and request.path == "/metrics":
             # Rendering grows with the number of objects: off the event loop, like verify.
             return await self._in_pool(self._endpoints.answer_get, request.path)
@@ -221,8 +227,8 @@ async def _server_header(_request: web.Request, response: web.StreamResponse) ->
 
 
 def serve(endpoints: endpoints_mod.Endpoints, *, host: str, port: int,
-          limits: Limits | None = None) -> Server:
+          limits: Limits | None = None, hooks: hooks_mod.Hooks | None = None) -> Server:
     """Start serving on a thread of its own; returns once listening (`.shutdown()` stops)."""
-    server = Server(endpoints, host=host, port=port, limits=limits)
+    server = Server(endpoints, host=host, port=port, limits=limits, hooks=hooks)
     server.start()
     return server

@@ -24,6 +24,11 @@ CAN = [
     ("watch", "clustervaultstores.sealops.dev"),
     ("watch", "gitsyncs.sealops.dev", "--all-namespaces"),
     ("patch", "gitsyncs.sealops.dev", "--subresource=status", "-n", TENANT),
+    ("patch", "gitsyncs.sealops.dev", "-n", TENANT),  # a Receiver's reconcile request
+    ("watch", "receivers.sealops.dev", "--all-namespaces"),
+    ("patch", "receivers.sealops.dev", "--subresource=status", "-n", TENANT),
+    ("watch", "alerts.sealops.dev", "--all-namespaces"),
+    ("patch", "alerts.sealops.dev", "--subresource=status", "-n", TENANT),
     ("patch", "vaultsecrets.sealops.dev", "--subresource=status", "-n", TENANT),
     ("patch", "clustervaultstores.sealops.dev", "--subresource=status"),
     # Secrets and Events in any namespace.
@@ -90,11 +95,14 @@ CANNOT = [
     ("list", "configmaps", "--all-namespaces"),
     ("update", "configmaps", "-n", TENANT),
     ("patch", "configmaps/other", "-n", CONTROLLER_NS),
-    # sealops objects are never written, only their status.
+    # sealops objects are never written, only their status (and a GitSync's reconcile
+    # request annotation, by patch).
     ("patch", "sealedsecrets.sealops.dev", "-n", TENANT),
     ("patch", "vaultsecrets.sealops.dev", "-n", TENANT),
     ("update", "vaultstores.sealops.dev", "-n", TENANT),
-    ("patch", "gitsyncs.sealops.dev", "-n", TENANT),
+    ("update", "gitsyncs.sealops.dev", "-n", TENANT),
+    ("patch", "receivers.sealops.dev", "-n", TENANT),
+    ("patch", "alerts.sealops.dev", "-n", TENANT),
     ("patch", "clustervaultstores.sealops.dev"),
     ("create", "sealedsecrets.sealops.dev", "-n", TENANT),
     ("delete", "sealedsecrets.sealops.dev", "-n", TENANT),
