@@ -14,13 +14,13 @@ credentials in the URL's userinfo. The controller never follows a redirect.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from controller.loopback import is_loopback
 from sealer import errors
 
 __all__ = ["GENERIC", "KINDS", "SLACK", "AlertSpec", "Source", "check_address", "parse"]
@@ -95,15 +95,7 @@ def check_address(address: str) -> str:
         raise errors.PolicyError("the address must not carry credentials")
     if parts.scheme == "https" and host:
         return address.strip()
-    if parts.scheme == "http" and _loopback(host):
+    if parts.scheme == "http" and is_loopback(host):
         return address.strip()
     raise errors.PolicyError("the address must be https:// (http:// only to loopback)")
 
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -18,7 +18,6 @@ import dataclasses
 import datetime
 import enum
 import importlib.resources
-import ipaddress
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,6 +26,7 @@ import jinja2
 from aiohttp import web
 
 from controller.dashboard import collect, common, rows, timeline
+from controller.loopback import is_loopback
 from sealer.kube import client
 
 __all__ = ["Dashboard", "Settings", "allowed_hosts", "environment", "is_loopback", "serve"]
@@ -164,15 +164,6 @@ def allowed_hosts(host: str, port: int) -> frozenset[str] | None:
     names = {f"[{n}]" if ":" in n and not n.startswith("[") else n for n in names}
     return frozenset(f"{n}:{port}".lower() for n in names)
 
-
-def is_loopback(host: str) -> bool:
-    """True for "localhost" and loopback IP literals; other names are not resolved."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 async def serve(dashboard: Dashboard, *, host: str, port: int,

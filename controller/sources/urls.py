@@ -15,6 +15,7 @@ import re
 import urllib.parse
 from collections.abc import Iterable
 
+from controller.loopback import is_loopback
 from controller.sources import errors
 
 __all__ = ["check_url", "redact_url", "scrub_text", "transport_of"]
@@ -143,7 +144,7 @@ def _network_refusal(parts: urllib.parse.SplitResult, scheme: str) -> str | None
     host = parts.hostname or ""
     if not _valid_host(host):
         return "the host name is missing or invalid"
-    if scheme == "http" and not _is_loopback(host):
+    if scheme == "http" and not is_loopback(host):
         return "plain http is allowed only to loopback; use https"
     return None
 
@@ -167,11 +168,3 @@ def _valid_host(host: str) -> bool:
         return False
     return True
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -38,12 +38,12 @@ Every violation raises `VaultError(reason="InvalidStore", retryable=False)` nami
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import re
 import ssl
 import urllib.parse
 from collections.abc import Mapping, Sequence
 
+from controller.loopback import is_loopback
 from controller.vault import mapping
 from sealer import errors
 
@@ -196,16 +196,6 @@ def _optional_str(obj: Mapping[str, object], name: str, where: str,
     return _str(obj, name, where, pattern=pattern, limit=limit)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    mapped = getattr(address, "ipv4_mapped", None)
-    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
-
 
 def parse_server(value: object) -> str:
     """https to anywhere; plain http only to a loopback address; no credentials in the URL."""
@@ -225,7 +215,7 @@ def parse_server(value: object) -> str:
         raise _invalid("spec.server must not carry credentials")
     if parts.query or parts.fragment:
         raise _invalid("spec.server must not have a query or fragment")
-    if scheme == "http" and not _is_loopback(parts.hostname):
+    if scheme == "http" and not is_loopback(parts.hostname):
         raise _invalid("spec.server may use plain http only to a loopback address; use https")
     return value.rstrip("/")
 
