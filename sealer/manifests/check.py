@@ -263,8 +263,9 @@ def _check_object(
         described = f"SealedSecret {_ref(obj)}"
         spec = obj.get("spec")
         items = spec.get("encryptedData") if isinstance(spec, Mapping) else None
+        go_std = str(obj.get("apiVersion") or "").partition("/")[0] == "bitnami.com"
         for key, value in items.items() if isinstance(items, Mapping) else ():
-            problem = envelope_problem(value)
+            problem = envelope_problem(value, go_std=go_std)
             if problem is not None:
                 yield Finding(
                     file=doc.source,
@@ -320,17 +321,23 @@ def _printable(text: str) -> str:
     return text if text.isascii() and text.isprintable() and len(text) <= 253 else ascii(text)[:80]
 
 
-def envelope_problem(value: object) -> str | None:
-    """Why `value` cannot be an envelope (checked without a key), or None if it looks fine."""
+def envelope_problem(value: object, *, go_std: bool = False) -> str | None:
+    """Why `value` cannot be an envelope (checked without a key), or None if it looks fine.
+
+    `go_std` reads the text as Bitnami's controller does for bitnami.com objects (Go's
+    StdEncoding: CR and LF ignored, non-zero trailing bits allowed; `seal.base64_rules`), so
+    `seal check` passes what the controller opens; sealops.dev values must be canonical.
+    """
     if not isinstance(value, str):
         return "sealed value is not a string"
     if len(value) > MAX_B64_CHARS:
         return f"sealed value is {len(value)} characters, over the limit of {MAX_B64_CHARS}"
+    text = value.replace("\r", "").replace("\n", "") if go_std else value
     try:
-        blob = base64.b64decode(value.encode("ascii"), validate=True)
+        blob = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
         return "sealed value is not valid base64"
-    if base64.b64encode(blob).decode("ascii") != value:
+    if not go_std and base64.b64encode(blob).decode("ascii") != value:
         return "sealed value is not canonical base64"
     if blob.startswith(b"SO"):
         return _v2_problem(blob)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import socket
 from pathlib import Path
@@ -408,3 +409,20 @@ def test_bitnami_template_data_is_checked_in_the_go_forms() -> None:
         "dsn", "literal", "unknown", "escape")}
     assert set(found) == {"literal", "unknown", "escape"}
     assert "Go template action" in found["unknown"]
+
+
+def _sealed_doc(api_version: str, value: str) -> str:
+    return (f"apiVersion: {api_version}\nkind: SealedSecret\nmetadata: {{name: db, namespace: "
+            f"prod}}\nspec:\n  encryptedData:\n    password: {json.dumps(value)}\n")
+
+
+def test_bitnami_values_are_checked_by_the_controllers_go_std_rules_ours_stay_canonical() -> None:
+    v1 = base64.b64encode(b"\x02\x00" + b"x" * (512 + 16)).decode()
+    wrapped = "\n".join(v1[i:i + 76] for i in range(0, len(v1), 76))  # as Go's encoder wraps
+    sloppy_bits = v1[:-2] + "z="  # non-zero trailing bits: Go's StdEncoding still decodes it
+    for value in (wrapped, sloppy_bits):
+        assert findings_for(_sealed_doc("bitnami.com/v1alpha1", value)) == []
+        found = findings_for(_sealed_doc("sealops.dev/v1alpha1", value))
+        assert [f.item for f in found] == ["password"], value
+    assert "not valid base64" in str(findings_for(_sealed_doc("bitnami.com/v1alpha1",
+                                                              v1[:-4] + "!!!="))[0])
