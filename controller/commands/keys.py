@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from sealer.crypto import keys
     from sealer.kube import client
 
-__all__ = ["COMMANDS", "RestorePlan", "backup_pem", "keys_group", "legacy_secret",
+__all__ = ["COMMANDS", "RestorePlan", "backup_pem", "keys_group", "legacy_secret", "records",
            "restore_plan"]
 
 BITNAMI_NAME_PREFIX = "sealed-secrets-key-"
@@ -63,6 +63,29 @@ def backup_pem(secrets: list[dict[str, Any]]) -> tuple[bytes, list[str]]:
         raise errors.KeyMaterialError("no key Secrets to back up")
     ordered = sorted(found.values(), key=stored.created_at)
     return b"".join(keys.private_pem(k) for k in ordered), [k.key_id_hex for k in ordered]
+
+
+def records(secrets: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """The key Secrets that are the controller's own records, and (name, why not) for the rest.
+
+    A label alone makes no key (issue 10 item 2): a look-alike Secret, e.g. one a SealedSecret
+    wrote, must not enter a backup, or a restore would make its key a real generation.
+    A Secret whose key cannot be read stays in: `backup_pem` then fails naming it.
+    """
+    from controller.keys import stored  # lazy import
+
+    kept: list[dict[str, Any]] = []
+    skipped: list[tuple[str, str]] = []
+    for secret in secrets:
+        try:
+            reason = stored.not_a_record(secret, stored.from_secret(secret))
+        except errors.SealopsError:
+            reason = None
+        if reason is None:
+            kept.append(secret)
+        else:
+            skipped.append((str((secret.get("metadata") or {}).get("name")), reason))
+    return kept, skipped
 
 
 def legacy_secret(key: keys.LegacyKey, *, namespace: str) -> dict[str, Any]:
@@ -206,6 +229,9 @@ def backup(  # noqa: PLR0917  (click passes every option as a parameter)
         # A restore makes every key active: a key someone retired must not come back that way.
         name = (secret.get("metadata") or {}).get("name")
         click.echo(f"skipped Secret {namespace}/{name}: its key label is not 'active'", err=True)
+    found, foreign = records(found)
+    for name, reason in foreign:
+        click.echo(f"skipped Secret {namespace}/{name}: not a key record ({reason})", err=True)
     if not found:
         raise errors.KeyMaterialError(f"no key Secrets in namespace {namespace}")
     pem, key_ids = backup_pem(found)

@@ -44,6 +44,25 @@ def test_backup_pem_holds_every_generation_oldest_first_and_round_trips(
     assert [k.key_id_hex for k in restored] == key_ids
 
 
+def test_only_the_controllers_own_key_records_enter_a_backup(
+    key_files: KeyFiles, new_key_files: KeyFiles
+) -> None:
+    real = stored.to_secret(key_files.generation, namespace="k")
+    planted = stored.to_secret(new_key_files.generation, namespace="k")  # labelled like a key,
+    planted["metadata"]["ownerReferences"] = [  # but written for a SealedSecret
+        {"apiVersion": "sealops.dev/v1alpha1", "kind": "SealedSecret", "name": "x", "uid": "u"}]
+    renamed = stored.to_secret(new_key_files.generation, namespace="k")
+    renamed["metadata"]["name"] = "sealops-key-chosen-by-a-tenant"
+    opaque = stored.to_secret(new_key_files.generation, namespace="k")
+    opaque["type"] = "Opaque"
+    kept, skipped = keycommands.records([real, planted, renamed, opaque])
+    assert kept == [real]
+    assert [name for name, _ in skipped] == [planted["metadata"]["name"],
+                                             "sealops-key-chosen-by-a-tenant",
+                                             opaque["metadata"]["name"]]
+    assert all(reason for _, reason in skipped)
+
+
 def test_backup_pem_fails_on_a_broken_key_secret_naming_it(key_files: KeyFiles) -> None:
     broken = stored.to_secret(key_files.generation, namespace="k")
     broken["metadata"]["name"] = "sealops-key-broken"
