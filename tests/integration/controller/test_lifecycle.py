@@ -42,13 +42,22 @@ def test_key_renewal_seals_new_values_with_the_new_generation_and_keeps_old_ones
     new = wait_for(lambda: kube.get(client.SECRETS, "new", namespace=namespace),
                    what="new Secret")
     assert secret_data(new) == {"k": b"sealed-after"}
-    assert kube.get(SEALOPS, "new", namespace=namespace)["status"]["keyId"] == second.key_id_hex
+    # The Secret is written before the status that reports it: wait for the status too.
+    assert _key_id(kube, namespace, "new") == second.key_id_hex
     # The old value is re-opened on a resync by the old generation, which was kept.
     kube.delete(client.SECRETS, "old", namespace=namespace)
     old = wait_for(lambda: kube.get(client.SECRETS, "old", namespace=namespace),
                    what="old Secret restored")
     assert secret_data(old) == {"k": b"sealed-before"}
-    assert kube.get(SEALOPS, "old", namespace=namespace)["status"]["keyId"] == first.key_id_hex
+    assert _key_id(kube, namespace, "old") == first.key_id_hex
+
+
+def _key_id(kube: Any, namespace: str, name: str) -> str:
+    """`status.keyId` of a SealedSecret once its status reports one."""
+    found: str = wait_for(lambda: ((kube.get(SEALOPS, name, namespace=namespace) or {})
+                                   .get("status") or {}).get("keyId"),
+                          what=f"status.keyId of {name}")
+    return found
 
 
 def test_a_restarted_controller_writes_nothing_for_unchanged_objects(
