@@ -207,13 +207,11 @@ def run(fetch: Fetch, request: Request, *, kube: client.KubeClient,
     except _Failed as failed:
         return timer.stamp(_failure(failed, checkout=checkout, request=request, engine=engine))
     done = _success(checkout, planned, engine=engine, pruned=pruned, request=request)
-    with timer.stage("health"):
-        done = _health(kube, planned, done, request=request, clock=clock)
-    return timer.stamp(done)
+    return timer.stamp(_health(kube, planned, done, request=request, clock=clock, timer=timer))
 
 
 def _health(kube: client.KubeClient, planned: plan.Plan, done: Outcome, *, request: Request,
-            clock: wait.Clock) -> Outcome:
+            clock: wait.Clock, timer: _Timer) -> Outcome:
     """The outcome after the health stage: a success becomes HealthCheckFailed when a target
     is not Ready within the timeout (objects stay applied, the inventory is the new one)."""
     targets = list(request.health_checks)
@@ -223,9 +221,10 @@ def _health(kube: client.KubeClient, planned: plan.Plan, done: Outcome, *, reque
         return done
     policy = request.policy
     try:
-        health.await_ready(kube, targets, deadline=clock.monotonic() + request.timeout,
-                           namespace=policy.target_namespace or policy.sync_namespace,
-                           allow_cluster_scoped=policy.allow_cluster_scoped, clock=clock)
+        with timer.stage("health"):  # a stage of its own only when there is something to wait for
+            health.await_ready(kube, targets, deadline=clock.monotonic() + request.timeout,
+                               namespace=policy.target_namespace or policy.sync_namespace,
+                               allow_cluster_scoped=policy.allow_cluster_scoped, clock=clock)
     except health.HealthCheckError as exc:
         return dataclasses.replace(done, reason=HEALTH_CHECK_FAILED, retryable=True,
                                    message=f"{done.message}; {exc}")
