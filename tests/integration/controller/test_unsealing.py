@@ -57,8 +57,9 @@ def test_an_updated_sealed_secret_updates_its_secret(
     kube.create(SEALOPS, sealed_secret(namespace=namespace, name="api", public=ctl.public(),
                                        data={"token": b"one"}), namespace=namespace)
     wait_for(lambda: _secret(kube, namespace, "api"), what="the Secret")
-
-    live = kube.get(SEALOPS, "api", namespace=namespace)
+    # The status is written after the Secret: replacing before it lands would be a 409.
+    live = wait_for(lambda: (o := kube.get(SEALOPS, "api", namespace=namespace)) and
+                    (o.get("status") or {}).get("keyId") and o, what="the SealedSecret's status")
     live["spec"] = sealed_secret(namespace=namespace, name="api", public=ctl.public(),
                                  data={"token": b"two", "extra": b"x"})["spec"]
     kube.replace(SEALOPS, live, namespace=namespace)
