@@ -98,16 +98,12 @@ def connect(*, kubeconfig: str | None = None, context: str | None = None,
 
 def context_namespace(*, kubeconfig: str | None = None, context: str | None = None) -> str | None:
     """The namespace the kubeconfig's (current or named) context sets, like kubectl's default;
-    None when it sets none or there is no kubeconfig (in-cluster)."""
-    import yaml
-    from kubernetes import config as kconfig
-
+    None when it sets none, the context is unknown or there is no readable kubeconfig
+    (in-cluster). Read by `sealer.kubeconfig`, the one kubeconfig reader of both CLIs."""
     try:
-        contexts, active = kconfig.list_kube_config_contexts(  # type: ignore[no-untyped-call]
-            config_file=kubeconfig)
-    except (kconfig.ConfigException, yaml.YAMLError, OSError, ValueError, TypeError):
+        found = kubeconfigs.read(kubeconfig)
+    except errors.ClusterError:
         return None
-    chosen = active if context is None else next(
-        (c for c in contexts or [] if c.get("name") == context), None)
-    namespace = ((chosen or {}).get("context") or {}).get("namespace")
+    name = context or found.current_context
+    namespace = (found.contexts.get(name) or {}).get("namespace") if name else None
     return namespace if isinstance(namespace, str) and namespace else None
